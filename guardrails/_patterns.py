@@ -1,0 +1,72 @@
+"""Compiling user-written patterns so that attacker-controlled values cannot make them hang.
+
+RE2 (linear time, ASCII ``\\d``/``\\w``) is used when the pattern is within its syntax; otherwise
+the ``regex`` package with ASCII classes and a per-match timeout. A match that times out counts
+as *no match* (fail closed).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Protocol
+
+import regex
+
+try:  # google-re2
+    import re2 as _re2
+except ImportError:  # pragma: no cover - re2 is a core dependency, kept optional for odd platforms
+    _re2 = None
+
+__all__ = ["FullMatcher", "compile_full", "MATCH_TIMEOUT"]
+
+MATCH_TIMEOUT = 0.05  # seconds, for the regex fallback only
+
+
+class FullMatcher(Protocol):
+    pattern: str
+    engine: str
+
+    def fullmatch(self, value: str) -> bool: ...
+
+
+class _Re2Matcher:
+    engine = "re2"
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        opts = _re2.Options()
+        opts.max_mem = 8 << 20
+        self._rx = _re2.compile(pattern, opts)
+
+    def fullmatch(self, value: str) -> bool:
+        return self._rx.fullmatch(value) is not None
+
+
+class _RegexMatcher:
+    engine = "regex"
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._rx = regex.compile(pattern, regex.ASCII | regex.V0)
+
+    def fullmatch(self, value: str) -> bool:
+        try:
+            return self._rx.fullmatch(value, timeout=MATCH_TIMEOUT) is not None
+        except TimeoutError:
+            return False
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_full(pattern: str) -> FullMatcher:
+    """Compile ``pattern`` to match whole values. Raises ValueError naming the problem."""
+    if len(pattern) > 4096:
+        raise ValueError("pattern longer than 4096 characters")
+    if _re2 is not None:
+        try:
+            return _Re2Matcher(pattern)
+        except Exception:  # noqa: BLE001 - re2 rejects look-around etc.: try the fallback
+            pass
+    try:
+        return _RegexMatcher(pattern)
+    except regex.error as exc:
+        raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None

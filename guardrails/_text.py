@@ -1,0 +1,78 @@
+"""Text normalization shared by the screens: invisible characters, confusables, skeletons."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["INVISIBLE_RE", "strip_invisible", "has_invisible", "fold_confusables", "skeleton",
+           "invisible_or_confusable"]
+
+# Zero-width, bidi controls, word joiners, BOM, soft hyphen, Mongolian vowel separator, variation
+# selectors, tag characters, Hangul fillers, combining grapheme joiner, interlinear annotations.
+_INVISIBLE_RANGES = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef\U0001d173-\U0001d17a"
+)
+INVISIBLE_RE = re.compile(f"[{_INVISIBLE_RANGES}]")
+
+
+def strip_invisible(s: str) -> str:
+    return INVISIBLE_RE.sub("", s)
+
+
+def has_invisible(s: str) -> bool:
+    return INVISIBLE_RE.search(s) is not None
+
+
+# Look-alikes of ASCII letters from Cyrillic, Greek, Armenian, Latin extensions and symbols.
+_CONFUSABLES = {
+    # Cyrillic lower / upper
+    "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i",
+    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "ѕ": "s",
+    "т": "t", "у": "y", "ѡ": "w", "х": "x", "ү": "y", "ь": "b", "г": "r", "п": "n",
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M",
+    "О": "O", "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X", "У": "Y", "Ү": "Y", "Ԝ": "W", "Ԛ": "Q",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ϳ": "j",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+    # Armenian, Latin extensions, letter-like symbols
+    "օ": "o", "ս": "u", "ց": "g", "հ": "h", "ո": "n", "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g",
+    "ɩ": "i", "ʀ": "r", "ʏ": "y", "ᴀ": "a", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ᴋ": "k", "ᴍ": "m",
+    "ᴏ": "o", "ᴘ": "p", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ℓ": "l", "℮": "e",
+    "ǀ": "l", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-", "＿": "_",
+}
+_CONF_TABLE = str.maketrans(_CONFUSABLES)
+
+
+def fold_confusables(s: str) -> str:
+    return s.translate(_CONF_TABLE)
+
+
+def _strip_marks(s: str) -> str:
+    d = unicodedata.normalize("NFKD", s)
+    return "".join(ch for ch in d if not unicodedata.combining(ch))
+
+
+def skeleton(s: str) -> str:
+    """A comparison key that collapses case, width, invisible characters, diacritics and
+    common confusables: two names with the same skeleton look alike to a human or a model."""
+    s = unicodedata.normalize("NFKC", s)
+    s = strip_invisible(s)
+    s = fold_confusables(s)
+    s = _strip_marks(s)
+    return s.casefold().replace("-", "_").replace(" ", "_")
+
+
+def invisible_or_confusable(name: str) -> bool:
+    """True when a declared identifier would be ambiguous: invisible/format characters, or a
+    form that NFKC changes (full-width, ligatures), or look-alike letters mixed with ASCII."""
+    if has_invisible(name) or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return True
+    if unicodedata.normalize("NFKC", name) != name:
+        return True
+    return any(not c.isascii() for c in name) and any(c.isascii() and c.isalpha() for c in name) \
+        and fold_confusables(name) != name

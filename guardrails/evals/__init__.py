@@ -1,0 +1,1 @@
+"""Evaluation on labelled data (``perimeter eval ...``); the same code backs ``benchmarks/``."""

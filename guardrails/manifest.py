@@ -1,0 +1,640 @@
+"""The role manifest: what each agent may do, as validated, frozen pydantic models.
+
+Loading is strict because a policy file that silently means something else is a security bug:
+unknown keys, duplicate keys, wrong types and bad patterns are all errors that name the file,
+the line and the dotted key, and suggest the closest valid key for a typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+from .events import EventKind
+from .verdict import Action
+
+__all__ = [
+    "Manifest",
+    "AgentPolicy",
+    "AgentSpec",
+    "Defaults",
+    "ToolPolicy",
+    "ArgRule",
+    "Limit",
+    "Budget",
+    "Peers",
+    "InjectionSettings",
+    "RedactSettings",
+    "TaintSettings",
+    "Credentials",
+    "AwsCredentials",
+    "parse_window",
+]
+
+ActionName = Literal["allow", "redact", "review", "block"]
+OnError = Literal["block", "allow"]
+KindName = Literal["input", "model_output", "tool_call", "tool_result", "message", "output"]
+UntrustedAction = Literal["allow", "review", "block"]
+
+_WINDOW = re.compile(r"^(?:run|([1-9][0-9]{0,6})(s|m|h|d))$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_window(per: str) -> float | None:
+    """``run`` -> None (the whole run); ``10s``/``1m``/``2h``/``1d`` -> seconds."""
+    m = _WINDOW.match(per)
+    if not m:
+        raise ValueError(f"invalid window {per!r}: use 'run' or a number with s, m, h or d (e.g. 1m)")
+    if m.group(1) is None:
+        return None
+    return float(int(m.group(1)) * _UNITS[m.group(2)])
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- argument rules
+ArgType = Literal["string", "integer", "number", "boolean", "array", "object", "null", "any"]
+
+
+class ArgRule(_Model):
+    """Constraints on one argument value. Constraints on strings (``pattern``, ``one_of``,
+    ``max_length``, ``domains``) apply to every string inside a list or object value unless
+    ``items`` / ``properties`` say otherwise: nested values are checked, never skipped."""
+
+    type: ArgType | None = None
+    pattern: str | None = Field(None, description="regular expression the WHOLE value must match")
+    one_of: tuple[str | int | float | bool, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    min_length: int | None = Field(None, ge=0)
+    max_length: int | None = Field(None, ge=0)
+    max_items: int | None = Field(None, ge=0)
+    domains: tuple[str, ...] | None = Field(
+        None, description="e-mail addresses / URLs must be on one of these domains (or a subdomain)"
+    )
+    required: bool = False
+    items: ArgRule | None = None
+    properties: dict[str, ArgRule] | Literal["any"] | None = None
+    restore: tuple[str, ...] = Field(
+        (), description="entity types whose pseudonyms are restored for this argument"
+    )
+    untrusted: UntrustedAction | None = Field(
+        None, description="what to do when this value came only from untrusted content"
+    )
+    description: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _check_pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            from ._patterns import compile_full
+
+            compile_full(v)  # raises ValueError with the reason
+        return v
+
+    @field_validator("domains")
+    @classmethod
+    def _check_domains(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is None:
+            return v
+        from ._net import normalize_domain
+
+        out = []
+        for d in v:
+            nd = normalize_domain(d.lstrip("*").lstrip("."))
+            if nd is None:
+                raise ValueError(f"invalid domain {d!r}")
+            out.append(nd)
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> ArgRule:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if (
+            self.min_length is not None
+            and self.max_length is not None
+            and self.min_length > self.max_length
+        ):
+            raise ValueError("min_length is greater than max_length")
+        return self
+
+
+class Limit(_Model):
+    calls: int = Field(..., ge=0)
+    per: str = "run"
+
+    @field_validator("per")
+    @classmethod
+    def _check_per(cls, v: str) -> str:
+        parse_window(v)
+        return v
+
+    @property
+    def window(self) -> float | None:
+        return parse_window(self.per)
+
+
+class Budget(_Model):
+    tool_calls: int = Field(..., ge=0)
+    per: str = "run"
+
+    _check_per = field_validator("per")(Limit._check_per.__func__)  # type: ignore[attr-defined]
+
+    @property
+    def window(self) -> float | None:
+        return parse_window(self.per)
+
+
+class ToolPolicy(_Model):
+    description: str | None = None
+    args: dict[str, ArgRule] | Literal["any"] = Field(default_factory=dict)
+    approval: Literal["required", "never"] = "never"
+    limit: Limit | None = None
+    untrusted_args: UntrustedAction | dict[str, UntrustedAction] | None = None
+    restore: tuple[str, ...] = Field(
+        (), description="entity types whose pseudonyms may be restored in this tool's arguments"
+    )
+
+
+class Peers(_Model):
+    send: tuple[str, ...] = ()
+    receive: tuple[str, ...] = ()
+
+
+class InjectionSettings(_Model):
+    action: ActionName = "block"
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    thresholds: dict[KindName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict, description="per event kind; overrides threshold"
+    )
+    on: tuple[KindName, ...] = ("input", "tool_result", "message")
+    on_error: OnError | None = None
+    enabled: bool = True
+
+    def threshold_for(self, kind: EventKind | str) -> float:
+        return self.thresholds.get(str(kind), self.threshold)  # type: ignore[call-overload]
+
+
+class RedactSettings(_Model):
+    entities: tuple[str, ...] = (
+        "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "SECRET",
+    )
+    operator: Literal["replace", "mask", "hash", "pseudonym"] = "replace"
+    on: tuple[KindName, ...] = ("tool_result", "message", "output")
+    scope: Literal["run", "tenant"] = "run"
+    score_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    ner: bool = False
+    check_tool_args: bool = Field(True, description="flag secrets in outgoing tool arguments")
+    on_error: OnError | None = None
+    enabled: bool = True
+
+
+class TaintSettings(_Model):
+    """Defaults for values that reach tool arguments from untrusted content."""
+
+    default: UntrustedAction = "allow"
+    flagged: UntrustedAction = Field(
+        "block", description="a value taken from a span the injection screen flagged"
+    )
+    min_length: int = Field(4, ge=1)
+    on_error: OnError | None = None
+    enabled: bool = True
+
+
+class AwsCredentials(_Model):
+    role_arn: str
+    duration: int = Field(900, ge=900, le=43200)
+    region: str | None = None
+    external_id: str | None = None
+    web_identity_token_file: str | None = None
+    actions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    resources: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("role_arn")
+    @classmethod
+    def _arn(cls, v: str) -> str:
+        if not re.fullmatch(r"arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", v):
+            raise ValueError(f"not an IAM role ARN: {v!r}")
+        return v
+
+
+class Credentials(_Model):
+    aws: AwsCredentials | None = None
+
+
+class Defaults(_Model):
+    on_error: OnError = "block"
+    mode: Literal["enforce", "shadow"] = "enforce"
+    injection: InjectionSettings = Field(default_factory=InjectionSettings)
+    redact: RedactSettings = Field(default_factory=RedactSettings)
+    taint: TaintSettings = Field(default_factory=TaintSettings)
+    run_ttl: int = Field(86400, ge=1, description="seconds of inactivity after which run state expires")
+
+
+class AgentSpec(_Model):
+    """An agent as written in the file; unset fields come from ``defaults``."""
+
+    description: str | None = None
+    tools: dict[str, ToolPolicy | None] = Field(default_factory=dict)
+    peers: Peers = Field(default_factory=Peers)
+    budget: Budget | None = None
+    credentials: Credentials | None = None
+    on_error: OnError | None = None
+    mode: Literal["enforce", "shadow"] | None = None
+    injection: dict[str, Any] | None = None
+    redact: dict[str, Any] | None = None
+    taint: dict[str, Any] | None = None
+
+    @field_validator("injection", "redact", "taint")
+    @classmethod
+    def _partial(cls, v: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        model = {"injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings}[
+            info.field_name
+        ]
+        model.model_validate(v)  # validate the partial override on its own (all fields default)
+        return v
+
+
+class AgentPolicy(_Model):
+    """An agent's effective policy: its spec merged with the manifest defaults."""
+
+    name: str
+    description: str | None = None
+    tools: dict[str, ToolPolicy]
+    peers: Peers
+    budget: Budget | None
+    credentials: Credentials | None
+    on_error: OnError
+    mode: Literal["enforce", "shadow"]
+    injection: InjectionSettings
+    redact: RedactSettings
+    taint: TaintSettings
+    run_ttl: int
+
+    def on_error_for(self, check: str) -> OnError:
+        settings = getattr(self, check, None)
+        specific = getattr(settings, "on_error", None)
+        return specific or self.on_error
+
+
+class Manifest(_Model):
+    version: Literal[1] = 1
+    defaults: Defaults = Field(default_factory=Defaults)
+    agents: dict[str, AgentSpec] = Field(default_factory=dict)
+    source: str | None = Field(None, exclude=True, description="where it was loaded from")
+
+    @field_validator("agents")
+    @classmethod
+    def _names(cls, v: dict[str, AgentSpec]) -> dict[str, AgentSpec]:
+        from ._text import invisible_or_confusable
+
+        for name, spec in v.items():
+            if not name or invisible_or_confusable(name):
+                raise ValueError(f"agent name {name!r} has invisible or look-alike characters")
+            for tool in spec.tools:
+                if not tool or invisible_or_confusable(tool):
+                    raise ValueError(
+                        f"tool name {tool!r} of agent {name!r} has invisible or look-alike characters"
+                    )
+            for peer in (*spec.peers.send, *spec.peers.receive):
+                if peer not in v:
+                    raise ValueError(f"agent {name!r} names peer {peer!r}, which is not an agent")
+        return v
+
+    # ------------------------------------------------------------------ resolution
+    @cached_property
+    def _policies(self) -> dict[str, AgentPolicy]:
+        out: dict[str, AgentPolicy] = {}
+        d = self.defaults
+        for name, spec in self.agents.items():
+            out[name] = AgentPolicy(
+                name=name,
+                description=spec.description,
+                tools={t: (p if p is not None else ToolPolicy()) for t, p in spec.tools.items()},
+                peers=spec.peers,
+                budget=spec.budget,
+                credentials=spec.credentials,
+                on_error=spec.on_error or d.on_error,
+                mode=spec.mode or d.mode,
+                injection=_merge(d.injection, spec.injection),
+                redact=_merge(d.redact, spec.redact),
+                taint=_merge(d.taint, spec.taint),
+                run_ttl=d.run_ttl,
+            )
+        return out
+
+    def agent(self, name: str) -> AgentPolicy | None:
+        """The effective policy of agent ``name`` (exact name), or None if it is not declared."""
+        return self._policies.get(name)
+
+    @property
+    def agent_names(self) -> tuple[str, ...]:
+        return tuple(self.agents)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Manifest:
+        return _validate(data, source=source, lines={})
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Manifest:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such file", source=str(p)) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              source=str(p)) from None
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read ({exc.strerror})", source=str(p)) from None
+        return cls.from_yaml_text(text, source=str(p))
+
+    @classmethod
+    def from_yaml_text(cls, text: str, *, source: str = "<string>") -> Manifest:
+        data, lines = load_yaml(text, source=source)
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"{source}:1: a manifest is a mapping with 'version' and 'agents', "
+                f"not {type(data).__name__}",
+                source=source, line=1,
+            )
+        return _validate(data, source=source, lines=lines)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        schema = cls.model_json_schema(mode="validation")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "Perimeter role manifest"
+        schema.get("properties", {}).pop("source", None)
+        return schema
+
+
+def _merge(base: Any, override: dict[str, Any] | None) -> Any:
+    if not override:
+        return base
+    data = base.model_dump()
+    data.update(override)
+    return type(base).model_validate(data)
+
+
+# ---------------------------------------------------------------------------------- YAML
+class _Loader(yaml.SafeLoader):
+    """Safe loader that records the line of every key and rejects duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a mapping key must be a plain value, not {type(key).__name__}",
+                key_node.start_mark,
+            )
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None,
+                f"duplicate key {key!r} (first at line {_first_line(node, key)}); "
+                "YAML would silently keep only the last one",
+                key_node.start_mark,
+            )
+        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+    return out
+
+
+def _first_line(node: yaml.MappingNode, key: Any) -> int:
+    for k, _ in node.value:
+        if getattr(k, "value", None) == str(key):
+            return int(k.start_mark.line) + 1
+    return 0
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else None
+            out[(*path, key)] = k.start_mark.line + 1
+            _lines(v, (*path, key), out)
+            out[(*path, key)] = k.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, (*path, i), out)
+
+
+def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse YAML safely; return the data and a map from key path to line number."""
+    if "\x00" in text:
+        raise ConfigError(f"{source}: contains a NUL byte; not a text manifest", source=source)
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()  # type: ignore[no-untyped-call]
+            if node is None:
+                return None, {}
+            lines: dict[tuple[Any, ...], int] = {}
+            _lines(node, (), lines)
+            data = loader.construct_document(node)  # type: ignore[no-untyped-call]
+        finally:
+            loader.dispose()  # type: ignore[no-untyped-call]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        where = f"{source}:{line}" if line else source
+        problem = exc.problem or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}", source=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}", source=source) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML nested too deeply", source=source) from None
+    return data, lines
+
+
+# ---------------------------------------------------------------------------- validation
+def _validate(data: Mapping[str, Any], *, source: str, lines: dict[tuple[Any, ...], int]) -> Manifest:
+    try:
+        m = Manifest.model_validate({**data, "source": source} if "source" not in data else data)
+    except ValidationError as exc:
+        msgs: list[str] = []
+        first_line: int | None = None
+        first_key: str | None = None
+        errors = exc.errors(include_url=False)
+        cleaned = [_clean_loc(e["loc"]) for e in errors]
+        keep = []
+        for i, err in enumerate(errors):
+            # a union such as `dict | Literal['any']` reports one error per branch; when the dict
+            # branch explains the problem, drop the "should be 'any'" noise
+            branch = any(isinstance(p, str) and p.startswith("literal[") for p in err["loc"])
+            if branch and any(j != i and cleaned[j][: len(cleaned[i])] == cleaned[i]
+                              and len(cleaned[j]) > len(cleaned[i]) for j in range(len(errors))):
+                continue
+            keep.append((err, cleaned[i]))
+        for err, loc in keep:
+            line = _line_for(loc, lines)
+            key = _dotted(loc)
+            msg = _describe(err, loc, data)
+            where = f"{source}:{line}" if line else source
+            msgs.append(f"{where}: {key or '<top>'}: {msg}")
+            if first_line is None:
+                first_line, first_key = line, key
+        head = msgs[0] if len(msgs) == 1 else f"{len(msgs)} problems:\n  " + "\n  ".join(msgs)
+        raise ConfigError(head, source=source, line=first_line, key=first_key,
+                          errors=tuple(msgs)) from None
+    return m
+
+
+_UNION_TAGS = {"literal['any']", "str", "function-after", "function-plain", "function-before",
+               "constrained-str", "tuple", "dict"}
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch tags (e.g. 'ToolPolicy', "literal['any']") from a location."""
+    out = []
+    for part in loc:
+        if isinstance(part, str) and (
+            part in _UNION_TAGS or part in _MODEL_NAMES or "[" in part or part.startswith("function-")
+        ):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            s = str(p)
+            parts.append(("." if parts else "") + (s if re.fullmatch(r"[\w-]+", s) else json.dumps(s)))
+    return "".join(parts)
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        line = lines.get(tuple(loc[:n]))
+        if line is not None:
+            return line
+    return None
+
+
+def _describe(err: Mapping[str, Any], loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
+    etype = err.get("type", "")
+    if etype == "extra_forbidden" and loc:
+        valid = _valid_keys(loc[:-1])
+        bad = str(loc[-1])
+        hint = ""
+        if valid:
+            close = difflib.get_close_matches(bad, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(sorted(valid))}"
+        return f"unknown key {bad!r}{hint}"
+    if etype == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    inp = err.get("input")
+    if etype.startswith("literal_error") or etype in ("enum",):
+        return f"{msg} (got {_short(inp)})"
+    return msg
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+_MODEL_NAMES = {
+    "Manifest", "Defaults", "AgentSpec", "ToolPolicy", "ArgRule", "Limit", "Budget", "Peers",
+    "InjectionSettings", "RedactSettings", "TaintSettings", "Credentials", "AwsCredentials",
+}
+
+
+def _model_in(tp: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``X | None`` or ``X | Literal['any']``."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType, Annotated):
+        for a in typing.get_args(tp):
+            m = _model_in(a)
+            if m is not None:
+                return m
+    return None
+
+
+def _dict_value(tp: Any) -> Any:
+    """For ``dict[str, V]`` (possibly in a union) return V, else None."""
+    origin = typing.get_origin(tp)
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if origin in (Union, types.UnionType):
+        for a in typing.get_args(tp):
+            v = _dict_value(a)
+            if v is not None:
+                return v
+    return None
+
+
+_PARTIALS = {"injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings}
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model that sits at ``loc`` in a manifest (for typo suggestions)."""
+    cur: Any = Manifest
+    expect_key = False
+    dict_val: Any = None
+    for part in loc:
+        if expect_key:
+            cur, expect_key = dict_val, False
+            continue
+        model = _model_in(cur)
+        if model is None:
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        if model is AgentSpec and part in _PARTIALS:
+            cur = _PARTIALS[str(part)]
+            continue
+        ann = field.annotation
+        dv = _dict_value(ann)
+        if dv is not None and _model_in(ann) is None:
+            expect_key, dict_val = True, dv
+            cur = None
+            continue
+        cur = ann
+    if expect_key:
+        return []
+    model = _model_in(cur)
+    if model is None:
+        return []
+    return [n for n in model.model_fields if n != "source"]

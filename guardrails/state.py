@@ -1,0 +1,137 @@
+"""Run state: atomic counters and bounded lists, each key with an expiry.
+
+The interface is deliberately tiny (``incr``, ``get``, ``append``, ``items``, ``delete``) so that
+a Redis implementation (INCRBY + EXPIRE, RPUSH + LTRIM + EXPIRE) can serve many replicas. The
+in-memory store is thread-safe and bounded twice: keys expire after their TTL, and when more than
+``max_keys`` keys are live the least recently used are evicted, so memory never grows with the
+number of runs ever seen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from .registry import Registry
+
+__all__ = ["StateStore", "MemoryStore", "STATE_BACKENDS"]
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
+        """Atomically add ``amount`` and return the new value; (re)arm the expiry to ``ttl`` s
+        when the key is created."""
+        ...
+
+    def get(self, key: str) -> int: ...
+
+    def append(self, key: str, item: Any, *, ttl: float, max_items: int) -> None:
+        """Append to a list, keeping only the newest ``max_items``."""
+        ...
+
+    def items(self, key: str) -> list[Any]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class MemoryStore:
+    """In-process store. ``clock`` is injectable for tests."""
+
+    def __init__(self, *, max_keys: int = 1_000_000, clock: Callable[[], float] = time.monotonic) -> None:
+        if max_keys < 1:
+            raise ValueError("max_keys must be positive")
+        self.max_keys = max_keys
+        self._clock = clock
+        # key -> [expires_at, value]; a list so updates do not allocate a new tuple
+        self._data: OrderedDict[str, list[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._ops = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def _live(self, key: str, now: float) -> list[Any] | None:
+        slot = self._data.get(key)
+        if slot is None:
+            return None
+        if slot[0] <= now:
+            del self._data[key]
+            return None
+        return slot
+
+    def _insert(self, key: str, slot: list[Any], now: float) -> None:
+        self._data[key] = slot
+        if len(self._data) > self.max_keys:
+            self._sweep(now)
+            while len(self._data) > self.max_keys:
+                self._data.popitem(last=False)
+
+    def _sweep(self, now: float) -> None:
+        dead = [k for k, s in self._data.items() if s[0] <= now]
+        for k in dead:
+            del self._data[k]
+
+    def _tick(self, now: float) -> None:
+        # amortised expiry: every 4096 operations drop a few expired keys from the old end
+        self._ops += 1
+        if self._ops & 4095:
+            return
+        for _ in range(64):
+            if not self._data:
+                return
+            k, s = next(iter(self._data.items()))
+            if s[0] > now:
+                self._data.move_to_end(k)
+                return
+            del self._data[k]
+
+    def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
+        now = self._clock()
+        with self._lock:
+            self._tick(now)
+            slot = self._live(key, now)
+            if slot is None:
+                slot = [now + ttl, amount]
+                self._insert(key, slot, now)
+                return amount
+            slot[1] += amount
+            self._data.move_to_end(key)
+            return int(slot[1])
+
+    def get(self, key: str) -> int:
+        now = self._clock()
+        with self._lock:
+            slot = self._live(key, now)
+            return 0 if slot is None or not isinstance(slot[1], int) else int(slot[1])
+
+    def append(self, key: str, item: Any, *, ttl: float, max_items: int) -> None:
+        now = self._clock()
+        with self._lock:
+            self._tick(now)
+            slot = self._live(key, now)
+            if slot is None:
+                self._insert(key, [now + ttl, [item]], now)
+                return
+            lst = slot[1]
+            lst.append(item)
+            if len(lst) > max_items:
+                del lst[: len(lst) - max_items]
+            self._data.move_to_end(key)
+
+    def items(self, key: str) -> list[Any]:
+        now = self._clock()
+        with self._lock:
+            slot = self._live(key, now)
+            return [] if slot is None or not isinstance(slot[1], list) else list(slot[1])
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+STATE_BACKENDS: Registry[Callable[..., StateStore]] = Registry("state backend")
+STATE_BACKENDS.register("memory", MemoryStore, order=0)
