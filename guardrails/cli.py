@@ -66,8 +66,6 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _parse_json_arg(text: str, what: str) -> Any:
-    if text == "-":
-        text = sys.stdin.read()
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -84,9 +82,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for text in args.input or ():
         events.append(Event.input(agent=args.agent, run_id=run_id, content=text))
     if args.tool is not None:
-        raw = _parse_json_arg(args.args, "--args") if args.args is not None else {}
-        if not isinstance(raw, dict):
-            raise GuardrailError("--args must be a JSON object")
+        raw = args.args if args.args is not None else "{}"
+        if raw == "-":
+            raw = sys.stdin.read()
+        _parse_json_arg(raw, "--args")  # a clear error for text that is not JSON at all
+        # the raw string goes to the guard, which parses it strictly (duplicate keys, NaN, ...)
         events.append(Event.tool_call(agent=args.agent, run_id=run_id, tool=args.tool, args=raw))
     if args.message is not None:
         if not args.peer:

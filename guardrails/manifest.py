@@ -403,7 +403,19 @@ def _merge(base: Any, override: dict[str, Any] | None) -> Any:
 
 # ---------------------------------------------------------------------------------- YAML
 class _Loader(yaml.SafeLoader):
-    """Safe loader that records the line of every key and rejects duplicate keys."""
+    """Safe loader that records the line of every key, rejects duplicate keys and resolves
+    booleans the YAML 1.2 way: only true/false, so a key such as ``on:`` stays the string "on"
+    (YAML 1.1 would turn on/off/yes/no into booleans)."""
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(  # type: ignore[no-untyped-call]
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
