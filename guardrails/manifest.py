@@ -218,6 +218,29 @@ class TaintSettings(_Model):
         "block", description="a value taken from a span the injection screen flagged"
     )
     min_length: int = Field(4, ge=1)
+    injected: UntrustedAction = Field(
+        "review",
+        description="a sink value (address, URL, IBAN, phone; any value of a destructive tool) from "
+        "a tool output that carried an injection, or seen nowhere in a run that saw one",
+    )
+    unseen: UntrustedAction = Field(
+        "allow", description="a sink value that appeared in no content of the run"
+    )
+    sinks: tuple[Literal["email", "url", "domain", "iban", "phone", "file", "id", "number"], ...] = (
+        "email", "url", "domain", "iban", "phone",
+    )
+    destructive: tuple[str, ...] = Field(
+        ("delete", "remove", "erase", "purge", "destroy", "wipe", "drop", "revoke", "unlink"),
+        description="a tool whose name has one of these words is a sink for every argument",
+    )
+    flag_window: int = Field(400, ge=0, le=10000, description="characters around a flagged span "
+                             "that count as part of the injected instructions")
+    scopes: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="named per-task tool scopes a run can bind to"
+    )
+    out_of_scope: UntrustedAction = "block"
+    max_pieces: int = Field(256, ge=1, le=100000, description="content pieces remembered per run")
+    max_text: int = Field(32768, ge=256, description="characters of each piece kept for matching")
     on_error: OnError | None = None
     enabled: bool = True
 
