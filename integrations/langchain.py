@@ -1,0 +1,659 @@
+"""LangChain / LangGraph adapters: a v1 ``AgentMiddleware`` (enforce and redact) and a callback
+handler (hard stop for any other loop).
+
+Adding Perimeter to an agent::
+
+    from guardrails import Guard
+    from guardrails.integrations.langchain import GuardrailsMiddleware
+
+    agent = create_agent(model, tools, middleware=[GuardrailsMiddleware(Guard.from_yaml("perimeter.yaml"),
+                                                                        agent="support")])
+
+**GuardrailsMiddleware** (for ``langchain.agents.create_agent``):
+
+* before each model call it screens the messages that are new since the agent's last model turn:
+  user input as ``input`` events, ``ToolMessage`` as ``tool_result`` events (unless
+  ``wrap_tool_call`` already screened it), ``AIMessage(name=<other agent>)`` as ``message``
+  receive events;
+* after the model answers it checks every planned tool call (handoffs ``transfer_to_<agent>`` also
+  as ``message`` send/receive events) and screens a final answer as an ``output`` event;
+* in ``wrap_tool_call`` it checks the call again before it runs (the verdict from ``after_model``
+  is reused when the call is unchanged, so limits are counted once) and screens the result;
+* it enforces the verdict: REDACT swaps the content (tool result, peer message, final answer);
+  BLOCK on a tool call means the tool does not run and the model receives
+  ``ToolMessage(status="error")`` explaining the refusal (``on_block="raise"`` ends the run with
+  :class:`guardrails.Blocked` instead); blocked content is replaced by a notice; a blocked user
+  input ends the run with a refusal. REVIEW on a tool call pauses the run with a LangGraph
+  ``interrupt`` when the graph has a checkpointer (resume with ``Command(resume="approve")`` or
+  ``"reject"``, or ``{"type": "approve"}``); without a checkpointer REVIEW is enforced as BLOCK.
+  REVIEW on content is enforced as BLOCK.
+
+**GuardrailsCallbackHandler** (for ``AgentExecutor``, custom graphs, ``create_react_agent``):
+checks the planned tool calls in ``on_llm_end`` (before any tool runs) and again in
+``on_tool_start``, screens tool output in ``on_tool_end``, and raises :class:`guardrails.Blocked`.
+A callback **can block but cannot redact**: a REDACT verdict on a tool result is enforced as a block
+by default (``on_redact="allow"`` lets it through unredacted and only records it). It is a *sync*
+handler with ``raise_error = True`` on purpose: LangChain drops exceptions raised by async
+handlers, so an async handler would fail open. Sync handlers run in async loops too.
+
+Every path fails closed: if the guard itself raises, the step is treated as blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from guardrails.errors import Blocked, MissingDependency
+from guardrails.events import Event, EventKind
+from guardrails.guard import Guard
+from guardrails.verdict import Action, Finding, Verdict
+
+from .langgraph import (
+    agent_from_metadata,
+    message_text,
+    peer_message_event,
+    run_id_from_config,
+    tool_call_events,
+)
+
+try:
+    from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
+    from langchain.agents.middleware.types import PrivateStateAttr
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+    from typing_extensions import NotRequired
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise MissingDependency("langchain", "langchain") from exc
+
+__all__ = [
+    "GuardrailsCallbackHandler",
+    "GuardrailsMiddleware",
+    "PerimeterState",
+    "acheck_safely",
+    "check_safely",
+]
+
+OnBlock = Literal["message", "raise"]
+_META_KEY = "perimeter"
+_RUN_KEY = "perimeter_run_id"
+_CACHE_SIZE = 4096
+_CHECKPOINTER_KEY = "__pregel_checkpointer"
+
+
+# ----------------------------------------------------------------------------- fail closed
+def _engine_error(exc: BaseException) -> Verdict:
+    f = Finding(screen="adapter", category="screen.error", action=Action.BLOCK,
+                rule="adapter.guard_error",
+                reason=f"the guard failed ({type(exc).__name__}); blocked (fail closed)",
+                details={"safe.error_type": type(exc).__name__})
+    return Verdict(action=Action.BLOCK, findings=(f,))
+
+
+def check_safely(guard: Guard, events: Sequence[Event]) -> Verdict:
+    """Check ``events`` and merge the verdicts; a guard that raises gives a BLOCK verdict."""
+    try:
+        verdicts = [guard.check(e) for e in events]
+        if not all(isinstance(v, Verdict) for v in verdicts):
+            raise TypeError("guard returned something that is not a Verdict")
+        return verdicts[0] if len(verdicts) == 1 else Verdict.merge(verdicts)
+    except Exception as exc:  # noqa: BLE001 - fail closed
+        return _engine_error(exc)
+
+
+async def acheck_safely(guard: Guard, events: Sequence[Event]) -> Verdict:
+    """Async twin of :func:`check_safely` (uses ``Guard.acheck``)."""
+    try:
+        verdicts = [await guard.acheck(e) for e in events]
+        if not all(isinstance(v, Verdict) for v in verdicts):
+            raise TypeError("guard returned something that is not a Verdict")
+        return verdicts[0] if len(verdicts) == 1 else Verdict.merge(verdicts)
+    except Exception as exc:  # noqa: BLE001 - fail closed
+        return _engine_error(exc)
+
+
+def _args_key(args: object) -> str:
+    try:
+        return json.dumps(args, sort_keys=True, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(args)
+
+
+class _VerdictCache:
+    """Tool-call verdicts from ``after_model``, reused by ``wrap_tool_call`` when the call is
+    unchanged (so a call is counted against its limits once). Bounded LRU, thread-safe."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self._d: OrderedDict[tuple[str, str, str, str, str], Verdict] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, str, str]) -> Verdict | None:
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key: tuple[str, str, str, str, str], verdict: Verdict) -> None:
+        with self._lock:
+            self._d[key] = verdict
+            self._d.move_to_end(key)
+            while len(self._d) > self._size:
+                self._d.popitem(last=False)
+
+
+def _refusal(verdict: Verdict, what: str) -> str:
+    return (f"Perimeter blocked {what}: {verdict.explain()}. "
+            "Do not retry it; tell the user it is not allowed.")
+
+
+def _withheld(verdict: Verdict, what: str) -> str:
+    return f"[Perimeter withheld {what}: {verdict.explain()}]"
+
+
+def _is_blocking(verdict: Verdict) -> bool:
+    return verdict.action >= Action.REVIEW
+
+
+def _review_decision(answer: Any) -> bool:
+    """True when a reviewer's resume value approves the call."""
+    if isinstance(answer, bool):
+        return answer
+    if isinstance(answer, str):
+        return answer.strip().lower() in ("approve", "approved", "yes", "allow")
+    if isinstance(answer, Mapping):
+        t = answer.get("type", answer.get("decision"))
+        return isinstance(t, str) and t.strip().lower() in ("approve", "approved", "allow")
+    return False
+
+
+def _mark(message: BaseMessage, verdict: Verdict) -> None:
+    meta = dict(message.response_metadata or {})
+    meta[_META_KEY] = {"checked": True, "action": verdict.action.label,
+                       "categories": list(verdict.categories)}
+    message.response_metadata = meta
+
+
+def _checked(message: BaseMessage) -> bool:
+    meta = getattr(message, "response_metadata", None)
+    return isinstance(meta, Mapping) and isinstance(meta.get(_META_KEY), Mapping)
+
+
+class PerimeterState(AgentState[Any]):
+    """Agent state with the id of the current Perimeter run (private to the middleware)."""
+
+    perimeter_run_id: NotRequired[Annotated[str, PrivateStateAttr]]
+
+
+# ----------------------------------------------------------------------------- middleware
+class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
+    """Perimeter as a LangChain v1 agent middleware (see the module docstring).
+
+    Args:
+        guard: the :class:`guardrails.Guard` to ask.
+        agent: the manifest agent this agent acts as. When None, the agent is taken from LangGraph
+            metadata (the running node or enclosing subgraph that is a manifest agent); if none
+            matches, every step is denied (unknown agents are blocked by the policy).
+        on_block: ``"message"`` (default): a blocked tool call becomes an error ``ToolMessage`` the
+            model can read and the run goes on; ``"raise"``: the run ends with ``Blocked``.
+        review: ``"interrupt"`` (default): REVIEW pauses the graph with ``interrupt`` when it has
+            a checkpointer, else blocks; ``"block"``: REVIEW is always a block.
+        run_id: optional function ``config -> str`` giving the run id; by default the LangGraph
+            thread id, the config's ``run_id``, or an id kept in the agent state per invocation.
+    """
+
+    state_schema = PerimeterState
+
+    def __init__(
+        self,
+        guard: Guard,
+        agent: str | None = None,
+        *,
+        on_block: OnBlock = "message",
+        review: Literal["interrupt", "block"] = "interrupt",
+        run_id: Callable[[Mapping[str, Any]], str] | None = None,
+    ) -> None:
+        super().__init__()
+        if on_block not in ("message", "raise"):
+            raise ValueError("on_block must be 'message' or 'raise'")
+        if review not in ("interrupt", "block"):
+            raise ValueError("review must be 'interrupt' or 'block'")
+        self.guard = guard
+        self.agent = agent
+        self.on_block = on_block
+        self.review = review
+        self._run_id_fn = run_id
+        self._cache = _VerdictCache()
+
+    @property
+    def name(self) -> str:
+        return f"GuardrailsMiddleware[{self.agent}]" if self.agent else "GuardrailsMiddleware"
+
+    # ------------------------------------------------------------------ identity
+    @staticmethod
+    def _config() -> Mapping[str, Any]:
+        try:
+            from langgraph.config import get_config
+
+            return get_config()
+        except Exception:  # noqa: BLE001 - outside a runnable context
+            return {}
+
+    def _agent_for(self, config: Mapping[str, Any]) -> str:
+        if self.agent:
+            return self.agent
+        meta = config.get("metadata") if config else None
+        found = agent_from_metadata(meta if isinstance(meta, Mapping) else None,
+                                    self.guard.manifest.agent_names)
+        return found or ""
+
+    def _run_for(self, config: Mapping[str, Any], state: Mapping[str, Any] | None) -> str:
+        if self._run_id_fn is not None:
+            try:
+                return str(self._run_id_fn(config))
+            except Exception:  # noqa: BLE001 - a broken callback must not crash the agent
+                return ""
+        rid = run_id_from_config(config)
+        if rid:
+            return rid
+        if state is not None:
+            sid = state.get(_RUN_KEY)
+            if isinstance(sid, str) and sid:
+                return sid
+        return ""
+
+    # ------------------------------------------------------------------ before_agent: run id
+    def before_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        if state.get(_RUN_KEY):
+            return None
+        return {_RUN_KEY: f"lc:{uuid.uuid4()}"}
+
+    async def abefore_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return self.before_agent(state, runtime)
+
+    # ------------------------------------------------------------------ before_model: screen inputs
+    def _new_messages(self, messages: Sequence[Any], agent: str) -> list[Any]:
+        start = 0
+        for i in range(len(messages) - 1, -1, -1):
+            m = messages[i]
+            if isinstance(m, AIMessage) and (not m.name or m.name == agent):
+                start = i + 1
+                break
+        return [m for m in messages[start:] if not isinstance(m, SystemMessage) and not _checked(m)]
+
+    def _content_event(self, m: Any, agent: str, run_id: str) -> Event:
+        if isinstance(m, ToolMessage):
+            return Event.tool_result(agent=agent, run_id=run_id, tool=str(m.name or "tool"),
+                                     content=message_text(m.content), call_id=m.tool_call_id)
+        if isinstance(m, AIMessage):
+            ev = peer_message_event(m, agent=agent, run_id=run_id)
+            if ev is not None:
+                return ev
+        return Event.input(agent=agent, run_id=run_id, content=message_text(m.content))
+
+    def _plan_inputs(self, state: Any) -> tuple[list[tuple[Any, Event]], str, str]:
+        config = self._config()
+        agent = self._agent_for(config)
+        run_id = self._run_for(config, state)
+        msgs = self._new_messages(list(state.get("messages") or ()), agent)
+        return [(m, self._content_event(m, agent, run_id)) for m in msgs], agent, run_id
+
+    def _apply_inputs(self, pairs: list[tuple[Any, Event, Verdict]]) -> dict[str, Any] | None:
+        updates: list[BaseMessage] = []
+        for m, ev, v in pairs:
+            if _is_blocking(v):
+                if self.on_block == "raise":
+                    raise Blocked(v)
+                if ev.kind is EventKind.INPUT:
+                    refusal = AIMessage(content=_refusal(v, "this request"), name=ev.agent or None)
+                    _mark(refusal, v)
+                    return {"messages": [*updates, refusal], "jump_to": "end"}
+                what = "a tool result" if ev.kind is EventKind.TOOL_RESULT else "a message from another agent"
+                updates.append(self._replace(m, _withheld(v, what), v))
+            elif v.action == Action.REDACT and v.content is not None:
+                updates.append(self._replace(m, v.content, v))
+        return {"messages": updates} if updates else None
+
+    @staticmethod
+    def _replace(m: Any, content: str, v: Verdict) -> Any:
+        new = m.model_copy(update={"content": content})
+        _mark(new, v)
+        return new
+
+    @hook_config(can_jump_to=["end"])
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        planned, _, _ = self._plan_inputs(state)
+        return self._apply_inputs([(m, ev, check_safely(self.guard, [ev])) for m, ev in planned])
+
+    @hook_config(can_jump_to=["end"])
+    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        planned, _, _ = self._plan_inputs(state)
+        return self._apply_inputs([(m, ev, await acheck_safely(self.guard, [ev]))
+                                   for m, ev in planned])
+
+    # ------------------------------------------------------------------ after_model: plans + answer
+    def _call_key(self, run_id: str, agent: str, call: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+        return (run_id, agent, str(call.get("id") or ""), str(call.get("name")), _args_key(call.get("args")))
+
+    def _call_events(self, agent: str, run_id: str, call: Mapping[str, Any]) -> list[Event]:
+        return tool_call_events(agent=agent, run_id=run_id, tool=str(call.get("name")),
+                                args=call.get("args"), call_id=call.get("id"))
+
+    def _last_ai(self, state: Any) -> Any:
+        msgs = state.get("messages") or ()
+        return msgs[-1] if msgs and isinstance(msgs[-1], AIMessage) else None
+
+    def _after(self, last: Any, agent: str, run_id: str,
+               verdicts: list[Verdict], answer: Verdict | None) -> dict[str, Any] | None:
+        if last.tool_calls:
+            blocked = [v for v in verdicts if v.action == Action.BLOCK]
+            if blocked and self.on_block == "raise":
+                raise Blocked(Verdict.merge(blocked))
+            return None  # wrap_tool_call enforces each call before it runs
+        if answer is None:
+            return None
+        if _is_blocking(answer):
+            if self.on_block == "raise":
+                raise Blocked(answer)
+            return {"messages": [self._replace(last, _withheld(answer, "the answer"), answer)]}
+        if answer.action == Action.REDACT and answer.content is not None:
+            return {"messages": [self._replace(last, answer.content, answer)]}
+        return None
+
+    def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        last = self._last_ai(state)
+        if last is None:
+            return None
+        config = self._config()
+        agent, run_id = self._agent_for(config), self._run_for(config, state)
+        verdicts: list[Verdict] = []
+        answer: Verdict | None = None
+        if last.tool_calls:
+            for call in last.tool_calls:
+                v = check_safely(self.guard, self._call_events(agent, run_id, call))
+                self._cache.put(self._call_key(run_id, agent, call), v)
+                verdicts.append(v)
+        else:
+            answer = check_safely(self.guard, [Event.output(agent=agent, run_id=run_id,
+                                                            content=message_text(last.content))])
+        return self._after(last, agent, run_id, verdicts, answer)
+
+    async def aafter_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        last = self._last_ai(state)
+        if last is None:
+            return None
+        config = self._config()
+        agent, run_id = self._agent_for(config), self._run_for(config, state)
+        verdicts: list[Verdict] = []
+        answer: Verdict | None = None
+        if last.tool_calls:
+            for call in last.tool_calls:
+                v = await acheck_safely(self.guard, self._call_events(agent, run_id, call))
+                self._cache.put(self._call_key(run_id, agent, call), v)
+                verdicts.append(v)
+        else:
+            answer = await acheck_safely(self.guard, [Event.output(agent=agent, run_id=run_id,
+                                                                   content=message_text(last.content))])
+        return self._after(last, agent, run_id, verdicts, answer)
+
+    # ------------------------------------------------------------------ wrap_tool_call
+    def _tool_context(self, request: Any) -> tuple[str, str, Mapping[str, Any], bool]:
+        runtime = getattr(request, "runtime", None)
+        config = getattr(runtime, "config", None) or self._config()
+        agent = self._agent_for(config)
+        run_id = self._run_for(config, getattr(request, "state", None))
+        configurable = config.get("configurable") if isinstance(config, Mapping) else None
+        has_ckpt = isinstance(configurable, Mapping) and configurable.get(_CHECKPOINTER_KEY) is not None
+        return agent, run_id, config, has_ckpt
+
+    def _deny(self, call: Mapping[str, Any], verdict: Verdict, what: str | None = None) -> ToolMessage:
+        if self.on_block == "raise":
+            raise Blocked(verdict)
+        name = str(call.get("name"))
+        msg = ToolMessage(content=_refusal(verdict, what or f"the call to {name!r}"),
+                          tool_call_id=str(call.get("id") or ""), name=name, status="error")
+        _mark(msg, verdict)
+        return msg
+
+    def _gate(self, request: Any, verdict: Verdict, has_ckpt: bool,
+              agent: str) -> tuple[Any, ToolMessage | None]:
+        """Enforce a tool-call verdict: the (possibly rewritten) request to run, or the refusal."""
+        call = request.tool_call
+        if verdict.action == Action.REVIEW and self.review == "interrupt" and has_ckpt:
+            from langgraph.types import interrupt
+
+            answer = interrupt({
+                "type": "perimeter_review",
+                "agent": agent,
+                "tool": call.get("name"),
+                "args": call.get("args"),
+                "tool_call_id": call.get("id"),
+                "reason": verdict.explain(),
+                "findings": [f.to_dict() for f in verdict.findings],
+                "decisions": ["approve", "reject"],
+            })
+            if not _review_decision(answer):
+                rejected = Verdict(action=Action.BLOCK, findings=verdict.findings)
+                if self.on_block == "raise":
+                    raise Blocked(rejected, f"reviewer rejected the call to {call.get('name')!r}")
+                msg = ToolMessage(
+                    content=(f"A reviewer rejected the call to {call.get('name')!r}; it did not run. "
+                             "Do not retry it."),
+                    tool_call_id=str(call.get("id") or ""), name=str(call.get("name")), status="error")
+                _mark(msg, rejected)
+                return request, msg
+        elif _is_blocking(verdict):
+            return request, self._deny(call, verdict)
+        if verdict.args is not None and verdict.action <= Action.REDACT:
+            request = request.override(tool_call={**call, "args": dict(verdict.args)})
+        return request, None
+
+    def _result(self, result: Any, verdict: Verdict) -> Any:
+        if not isinstance(result, ToolMessage):
+            return result  # a Command (e.g. a handoff): its messages are screened before the next model call
+        if _is_blocking(verdict):
+            if self.on_block == "raise":
+                raise Blocked(verdict)
+            new = result.model_copy(update={"content": _withheld(verdict, "this tool result"),
+                                            "status": "error"})
+            _mark(new, verdict)
+            return new
+        if verdict.action == Action.REDACT and verdict.content is not None:
+            new = result.model_copy(update={"content": verdict.content})
+            _mark(new, verdict)
+            return new
+        _mark(result, verdict)
+        return result
+
+    def _result_event(self, result: Any, call: Mapping[str, Any], agent: str, run_id: str) -> Event | None:
+        if not isinstance(result, ToolMessage):
+            return None
+        return Event.tool_result(agent=agent, run_id=run_id, tool=str(call.get("name")),
+                                 content=message_text(result.content), call_id=call.get("id"))
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        agent, run_id, _, has_ckpt = self._tool_context(request)
+        call = request.tool_call
+        key = self._call_key(run_id, agent, call)
+        verdict = self._cache.get(key)
+        if verdict is None:
+            verdict = check_safely(self.guard, self._call_events(agent, run_id, call))
+            self._cache.put(key, verdict)
+        request, refusal = self._gate(request, verdict, has_ckpt, agent)
+        if refusal is not None:
+            return refusal
+        result = handler(request)
+        ev = self._result_event(result, call, agent, run_id)
+        if ev is None:
+            return result
+        return self._result(result, check_safely(self.guard, [ev]))
+
+    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        agent, run_id, _, has_ckpt = self._tool_context(request)
+        call = request.tool_call
+        key = self._call_key(run_id, agent, call)
+        verdict = self._cache.get(key)
+        if verdict is None:
+            verdict = await acheck_safely(self.guard, self._call_events(agent, run_id, call))
+            self._cache.put(key, verdict)
+        request, refusal = self._gate(request, verdict, has_ckpt, agent)
+        if refusal is not None:
+            return refusal
+        result = await handler(request)
+        ev = self._result_event(result, call, agent, run_id)
+        if ev is None:
+            return result
+        return self._result(result, await acheck_safely(self.guard, [ev]))
+
+
+# ----------------------------------------------------------------------------- callback handler
+class GuardrailsCallbackHandler(BaseCallbackHandler):
+    """Hard stop for any LangChain loop: raises :class:`Blocked` before a denied tool runs.
+
+    Checks planned tool calls in ``on_llm_end`` and again in ``on_tool_start`` (the earlier verdict
+    is reused for an unchanged call), screens tool output in ``on_tool_end``. It cannot redact:
+    REDACT on a tool result is a block unless ``on_redact="allow"``. REVIEW is a block (a callback
+    cannot pause a run). Keep it a sync handler: LangChain drops exceptions of async handlers.
+    """
+
+    raise_error = True
+    run_inline = True
+
+    def __init__(self, guard: Guard, agent: str | None = None, *,
+                 on_redact: Literal["block", "allow"] = "block",
+                 run_id: str | None = None) -> None:
+        super().__init__()
+        if on_redact not in ("block", "allow"):
+            raise ValueError("on_redact must be 'block' or 'allow'")
+        self.guard = guard
+        self.agent = agent
+        self.on_redact = on_redact
+        self._fixed_run = run_id
+        self._parents: OrderedDict[Any, Any] = OrderedDict()
+        self._tool_calls: OrderedDict[Any, tuple[str, str, str | None, Any]] = OrderedDict()
+        self._cache = _VerdictCache()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _remember(self, run_id: Any, parent_run_id: Any) -> None:
+        with self._lock:
+            self._parents[run_id] = parent_run_id
+            while len(self._parents) > 20000:
+                self._parents.popitem(last=False)
+
+    def _root(self, run_id: Any) -> str:
+        if self._fixed_run:
+            return self._fixed_run
+        seen = 0
+        cur = run_id
+        with self._lock:
+            while seen < 1000:
+                parent = self._parents.get(cur)
+                if parent is None:
+                    break
+                cur = parent
+                seen += 1
+        return f"cb:{cur}"
+
+    def _agent(self, metadata: Mapping[str, Any] | None) -> str:
+        if self.agent:
+            return self.agent
+        return agent_from_metadata(metadata, self.guard.manifest.agent_names) or ""
+
+    def _enforce(self, verdict: Verdict, *, content: bool = False) -> None:
+        if verdict.action >= Action.REVIEW:
+            raise Blocked(verdict)
+        if content and verdict.action == Action.REDACT and self.on_redact == "block":
+            raise Blocked(verdict, "a callback cannot redact; blocked: " + verdict.explain())
+
+    # ------------------------------------------------------------------ run tree
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
+                       **kwargs: Any) -> None:
+        self._remember(run_id, parent_run_id)
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any,
+                            parent_run_id: Any = None, metadata: Mapping[str, Any] | None = None,
+                            **kwargs: Any) -> None:
+        self._remember(run_id, parent_run_id)
+        with self._lock:
+            self._tool_calls[run_id] = ("", "", None, metadata)
+
+    def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: Any, parent_run_id: Any = None,
+                     metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        self._remember(run_id, parent_run_id)
+        with self._lock:
+            self._tool_calls[run_id] = ("", "", None, metadata)
+
+    # ------------------------------------------------------------------ checks
+    def on_llm_end(self, response: Any, *, run_id: Any, parent_run_id: Any = None,
+                   **kwargs: Any) -> None:
+        with self._lock:
+            info = self._tool_calls.pop(run_id, None)
+        metadata = info[3] if info else kwargs.get("metadata")
+        try:
+            message = response.generations[0][0].message
+        except (AttributeError, IndexError, TypeError):
+            return  # a completion model without chat messages plans no tool calls
+        calls = getattr(message, "tool_calls", None) or ()
+        if not calls:
+            return
+        agent = self._agent(metadata)
+        rid = self._root(run_id)
+        verdicts = []
+        for call in calls:
+            key = (rid, agent, str(call.get("id") or ""), str(call.get("name")), _args_key(call.get("args")))
+            v = check_safely(self.guard, tool_call_events(
+                agent=agent, run_id=rid, tool=str(call.get("name")), args=call.get("args"),
+                call_id=call.get("id")))
+            self._cache.put(key, v)
+            verdicts.append(v)
+        self._enforce(Verdict.merge(verdicts))
+
+    def on_tool_start(self, serialized: Any, input_str: str, *, run_id: Any, parent_run_id: Any = None,
+                      tags: Any = None, metadata: Mapping[str, Any] | None = None,
+                      inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        self._remember(run_id, parent_run_id)
+        name = str((serialized or {}).get("name") or kwargs.get("name") or "")
+        call_id = kwargs.get("tool_call_id")
+        args: Any = dict(inputs) if isinstance(inputs, Mapping) else _parse_input(input_str)
+        agent = self._agent(metadata)
+        rid = self._root(run_id)
+        with self._lock:
+            self._tool_calls[run_id] = (name, agent, call_id, metadata)
+            while len(self._tool_calls) > 20000:
+                self._tool_calls.popitem(last=False)
+        key = (rid, agent, str(call_id or ""), name, _args_key(args))
+        verdict = self._cache.get(key)
+        if verdict is None:
+            verdict = check_safely(self.guard, tool_call_events(
+                agent=agent, run_id=rid, tool=name, args=args, call_id=call_id))
+            self._cache.put(key, verdict)
+        self._enforce(verdict)
+
+    def on_tool_end(self, output: Any, *, run_id: Any, parent_run_id: Any = None, **kwargs: Any) -> None:
+        with self._lock:
+            name, agent, call_id, metadata = self._tool_calls.pop(run_id, ("tool", "", None, None))
+        agent = agent or self._agent(metadata)
+        content = message_text(getattr(output, "content", output))
+        verdict = check_safely(self.guard, [Event.tool_result(
+            agent=agent, run_id=self._root(run_id), tool=name or "tool", content=content,
+            call_id=call_id)])
+        self._enforce(verdict, content=True)
+
+    def on_tool_error(self, error: BaseException, *, run_id: Any, parent_run_id: Any = None,
+                      **kwargs: Any) -> None:
+        with self._lock:
+            self._tool_calls.pop(run_id, None)
+
+
+def _parse_input(input_str: str) -> Any:
+    try:
+        return json.loads(input_str)
+    except (TypeError, ValueError):
+        return input_str
+
