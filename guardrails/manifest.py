@@ -253,6 +253,33 @@ class AwsCredentials(_Model):
     web_identity_token_file: str | None = None
     actions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     resources: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    source_identity: bool = Field(
+        True, description="set SourceIdentity (the role's trust policy must allow sts:SetSourceIdentity)"
+    )
+    session_tags: bool = Field(
+        True, description="tag the session with agent and run (trust policy must allow sts:TagSession)"
+    )
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for tool, acts in v.items():
+            for a in acts:
+                if not re.fullmatch(r"[a-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128}", a):
+                    raise ValueError(
+                        f"tool {tool!r}: {a!r} is not an IAM action like 's3:GetObject' "
+                        "(a bare '*' is not allowed; use 'service:*')"
+                    )
+        return v
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for tool, arns in v.items():
+            for r in arns:
+                if r != "*" and not re.fullmatch(r"arn:[^\s\"]{3,2000}", r):
+                    raise ValueError(f"tool {tool!r}: {r!r} is not a resource ARN or '*'")
+        return v
 
     @field_validator("role_arn")
     @classmethod
