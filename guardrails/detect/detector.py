@@ -1,0 +1,324 @@
+"""The prompt-injection detector: normalization, rule matching, de-obfuscation, scoring.
+
+Usable without a manifest::
+
+    from guardrails.detect import InjectionDetector
+    res = InjectionDetector().scan("Ignore previous instructions", kind="tool_result")
+    res.score, res.flagged, [f.rule for f in res.findings]
+
+Work is bounded: texts longer than ``WINDOW`` characters are scanned in overlapping windows,
+matches per text are capped, decoded payloads are limited in number, size and nesting depth, and
+the only backtracking matcher (``regex``, for misspelt phrases) runs in a small window around a
+linear-time anchor hit, with a timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import regex
+
+from ..verdict import Action, Finding
+from .engine import PrefilterEngine, make_engine
+from .normalize import (
+    MAX_PAYLOAD_CHARS,
+    Payload,
+    find_payloads,
+    leet_view,
+    normalize,
+    reversed_lines,
+    rot13_view,
+)
+from .rules import Rule, RuleSet, default_rules
+
+__all__ = [
+    "InjectionDetector",
+    "ScanResult",
+    "RuleHit",
+    "UNTRUSTED_KINDS",
+    "WINDOW",
+    "OVERLAP",
+    "MAX_DEPTH",
+    "default_detector",
+    "combine",
+]
+
+UNTRUSTED_KINDS = frozenset({"tool_result", "message"})
+WINDOW = 16_384  # characters per scanned window
+OVERLAP = 512  # characters shared by consecutive windows (a phrase across the seam is still seen)
+MAX_DEPTH = 3  # nested encodings decoded at most this deep
+MAX_DECODED = 65_536  # decoded characters per scan, over all payloads and depths
+MAX_FUZZY = 8  # fuzzy confirmations per scan
+FUZZY_TIMEOUT = 0.005  # seconds per fuzzy confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One rule that matched: span in the ORIGINAL text, how it was seen (``via``: text, leet,
+    rot13, reversed, base64, hex, url, binary, spaced, tags, or a chain such as base64>rot13)."""
+
+    rule: str
+    category: str
+    weight: float
+    span: tuple[int, int]
+    via: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    score: float
+    threshold: float
+    kind: str
+    hits: tuple[RuleHit, ...]
+    findings: tuple[Finding, ...]
+    signals: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def flagged(self) -> bool:
+        return self.score >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4),
+            "threshold": self.threshold,
+            "kind": self.kind,
+            "flagged": self.flagged,
+            "hits": [
+                {"rule": h.rule, "category": h.category, "weight": h.weight, "span": list(h.span),
+                 "via": h.via}
+                for h in self.hits
+            ],
+            "signals": dict(self.signals),
+        }
+
+
+def combine(hits: Iterable[RuleHit]) -> float:
+    """Score in [0, 1] from rule hits.
+
+    Within a category the distinct rules combine with diminishing returns (the k-th strongest
+    counts with half the weight of the one before); categories combine by noisy-OR; damping cues
+    (negative weights: documentation about attacks) scale the result down, never below half."""
+    by_cat: dict[str, dict[str, float]] = {}
+    damp_spans: set[tuple[int, int]] = set()
+    for h in hits:
+        if h.weight < 0:
+            damp_spans.add(h.span)
+            continue
+        rules = by_cat.setdefault(h.category, {})
+        if h.weight > rules.get(h.rule, 0.0):
+            rules[h.rule] = h.weight
+    miss = 1.0
+    for rules in by_cat.values():
+        ws = sorted(rules.values(), reverse=True)[:4]
+        cmiss = 1.0
+        for k, w in enumerate(ws):
+            cmiss *= 1.0 - min(w, 0.999) * (0.5**k)
+        miss *= cmiss
+    p = 1.0 - miss
+    if damp_spans and p > 0:
+        p *= max(0.5, 1.0 - 0.12 * min(len(damp_spans), 5))
+    return max(0.0, min(1.0, p))
+
+
+class _Budget:
+    __slots__ = ("decoded", "fuzzy")
+
+    def __init__(self) -> None:
+        self.decoded = MAX_DECODED
+        self.fuzzy = MAX_FUZZY
+
+
+class InjectionDetector:
+    """Rule-based prompt-injection detector (thread-safe after construction).
+
+    ``rules``: a RuleSet (default: the packaged rules); ``engine``: ``auto``/``re2``/``hyperscan``.
+    ``threshold``: default decision threshold; ``thresholds``: per event kind."""
+
+    def __init__(self, rules: RuleSet | None = None, *, engine: str = "auto",
+                 threshold: float = 0.5, thresholds: Mapping[str, float] | None = None) -> None:
+        self.rules = rules or default_rules()
+        self._rules: tuple[Rule, ...] = self.rules.rules
+        self.engine: PrefilterEngine = make_engine(
+            [r.pattern for r in self._rules], [r.anchors for r in self._rules], engine)
+        self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
+        self._gate_names = self.engine.gate_names
+        self._fuzzy: dict[int, Any] = {
+            i: regex.compile(r.fuzzy, regex.IGNORECASE | regex.BESTMATCH)
+            for i, r in enumerate(self._rules) if r.fuzzy
+        }
+
+    # ------------------------------------------------------------------ public API
+    def threshold_for(self, kind: str) -> float:
+        return self.thresholds.get(kind, self.threshold)
+
+    def scan(self, text: str, *, kind: str = "input", untrusted: bool | None = None,
+             threshold: float | None = None, action: Action = Action.BLOCK,
+             screen: str = "injection") -> ScanResult:
+        """Screen ``text`` as it would reach an agent as event ``kind``."""
+        kind = str(kind)
+        if untrusted is None:
+            untrusted = kind in UNTRUSTED_KINDS
+        thr = self.threshold_for(kind) if threshold is None else threshold
+        signals: dict[str, int] = {}
+        budget = _Budget()
+        hits = self._scan_windows(text, untrusted, signals, budget)
+        score = combine(hits)
+        hits_t = tuple(sorted(hits, key=lambda h: (h.span, h.rule)))
+        findings: tuple[Finding, ...] = ()
+        if score >= thr:
+            findings = tuple(self._finding(h, score, kind, action, screen) for h in hits_t
+                             if h.weight > 0)
+        return ScanResult(score, thr, kind, hits_t, findings, MappingProxyType(signals))
+
+    def score(self, text: str, *, kind: str = "input") -> float:
+        return self.scan(text, kind=kind).score
+
+    # ------------------------------------------------------------------ internals
+    def _finding(self, h: RuleHit, score: float, kind: str, action: Action, screen: str) -> Finding:
+        rule = self.rules.by_id().get(h.rule)
+        desc = rule.description if rule else h.rule
+        via = "" if h.via == "text" else f", seen via {h.via}"
+        return Finding(
+            screen=screen, category=f"injection.{h.category}", action=action, score=score,
+            span=h.span, rule=h.rule,
+            reason=f"{desc} (rule {h.rule}, weight {h.weight:.2f}{via}; score {score:.2f})",
+            details=MappingProxyType({"safe.weight": f"{h.weight:.2f}", "safe.via": h.via,
+                                      "safe.kind": kind}),
+        )
+
+    def _scan_windows(self, text: str, untrusted: bool, signals: dict[str, int],
+                      budget: _Budget) -> list[RuleHit]:
+        if len(text) <= WINDOW:
+            return self._scan_text(text, untrusted, signals, budget, 0, "text")
+        seen: dict[tuple[str, tuple[int, int]], RuleHit] = {}
+        step = WINDOW - OVERLAP
+        for off in range(0, len(text), step):
+            piece = text[off: off + WINDOW]
+            for h in self._scan_text(piece, untrusted, signals, budget, 0, "text"):
+                span = (h.span[0] + off, h.span[1] + off)
+                key = (h.rule, span)
+                if key not in seen:
+                    seen[key] = RuleHit(h.rule, h.category, h.weight, span, h.via)
+            if off + WINDOW >= len(text):
+                break
+        signals["windows"] = (len(text) + step - 1) // step
+        return list(seen.values())
+
+    def _scan_text(self, text: str, untrusted: bool, signals: dict[str, int], budget: _Budget,
+                   depth: int, via: str) -> list[RuleHit]:
+        norm = normalize(text)
+        out: dict[tuple[str, tuple[int, int]], RuleHit] = {}
+        gates: set[str] = set()
+
+        def add(rule: Rule, span: tuple[int, int], how: str, boost: float = 1.0) -> None:
+            w = rule.weight_for(untrusted)
+            if w > 0:
+                w = min(0.99, w * boost)
+            key = (rule.id, span)
+            if key not in out and w != 0:
+                out[key] = RuleHit(rule.id, rule.category, round(w, 4), span, how)
+
+        def run(view: str, mapper: Callable[[int, int], tuple[int, int]], how: str) -> set[int]:
+            matched: set[int] = set()
+            for i, a, b in self.engine.scan(view):
+                if a < 0:
+                    gates.add(self._gate_names[i - len(self._rules)])
+                    continue
+                rule = self._rules[i]
+                matched.add(i)
+                if rule.fuzzy:
+                    if not self._confirm_fuzzy(i, view, a, b, out, mapper, budget):
+                        continue
+                add(rule, norm.to_orig(*mapper(a, b)), how)
+            return matched
+
+        ident: Callable[[int, int], tuple[int, int]] = lambda a, b: (a, b)  # noqa: E731
+        matched = run(norm.text, ident, via)
+        boost = 1.1 if via != "text" else 1.0
+        if boost != 1.0:
+            for k, h in list(out.items()):
+                if h.weight > 0:
+                    out[k] = RuleHit(h.rule, h.category, round(min(0.99, h.weight * boost), 4),
+                                     h.span, h.via)
+        lv = leet_view(norm.text)
+        if lv is not None and lv != norm.text:
+            run(lv, ident, _chain(via, "leet"))
+        triggers = {self._rules[i].decode for i in matched if self._rules[i].decode}
+        if "rot13" in triggers:
+            run(rot13_view(norm.text), ident, _chain(via, "rot13"))
+        if "reverse" in triggers:
+            rv, back = reversed_lines(norm.text)
+            run(rv, back, _chain(via, "reversed"))
+        # hidden-text signals
+        if norm.invisible:
+            signals["invisible"] = signals.get("invisible", 0) + norm.invisible
+            w = 0.15 if norm.invisible < 8 else 0.35
+            out[("hidden.invisible_chars", (0, len(text)))] = RuleHit(
+                "hidden.invisible_chars", "hidden", w * (2 if untrusted else 1), (0, len(text)), via)
+        if norm.confusable >= 3:
+            signals["confusable"] = signals.get("confusable", 0) + norm.confusable
+        # decoded payloads
+        if depth < MAX_DEPTH and budget.decoded > 0:
+            payload_gates = gates & {"b64", "hex", "bin", "url", "spaced"}
+            payloads = find_payloads(text, norm) if payload_gates else []
+            if norm.tag_text and norm.tag_span is not None:
+                payloads.append(Payload("tags", norm.tag_span, norm.tag_text))
+            for p in payloads:
+                if budget.decoded <= 0:
+                    break
+                ptext = p.text[: min(MAX_PAYLOAD_CHARS, budget.decoded)]
+                budget.decoded -= len(ptext)
+                signals["decoded"] = signals.get("decoded", 0) + 1
+                inner = self._scan_text(ptext, untrusted, signals, budget, depth + 1,
+                                        _chain(via, p.encoding))
+                positive = [h for h in inner if h.weight > 0 and h.category != "hidden"]
+                for h in inner:
+                    key = (h.rule, p.span)
+                    if key not in out:
+                        out[key] = RuleHit(h.rule, h.category, h.weight, p.span, h.via)
+                if positive:
+                    key = ("obfuscation.encoded_payload", p.span)
+                    out[key] = RuleHit("obfuscation.encoded_payload", "obfuscation",
+                                       0.3 if untrusted else 0.25, p.span, _chain(via, p.encoding))
+        return list(out.values())
+
+    def _confirm_fuzzy(self, i: int, view: str, a: int, b: int,
+                       out: Mapping[tuple[str, tuple[int, int]], RuleHit],
+                       mapper: Callable[[int, int], tuple[int, int]], budget: _Budget) -> bool:
+        rule = self._rules[i]
+        # an exact rule of the same category already covers this place: nothing to add
+        for h in out.values():
+            if h.category == rule.category and h.rule != rule.id and h.weight > 0:
+                return False
+        if budget.fuzzy <= 0:
+            return False
+        budget.fuzzy -= 1
+        lo, hi = max(0, a - rule.window), min(len(view), b + rule.window)
+        try:
+            m = self._fuzzy[i].search(view, lo, hi, timeout=FUZZY_TIMEOUT)
+        except TimeoutError:
+            return True  # could not confirm in time: keep the anchor (fail towards flagging)
+        return m is not None
+
+
+def _chain(via: str, step: str) -> str:
+    return step if via == "text" else f"{via}>{step}"
+
+
+_default: InjectionDetector | None = None
+_lock = threading.Lock()
+
+
+def default_detector() -> InjectionDetector:
+    """A shared detector with the packaged rules (built on first use)."""
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = InjectionDetector()
+    return _default

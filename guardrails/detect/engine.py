@@ -1,0 +1,205 @@
+"""Linear-time matching for the injection rules: a literal prefilter, then per-rule RE2.
+
+Each rule lists *anchors*: literal strings of which at least one occurs in every text the rule
+matches. A prefilter finds, in one pass, which anchors (and which cheap de-obfuscation *gates*)
+occur; only the rules whose anchors occur are then run, each with its own RE2 program (linear
+time, no backtracking). Two prefilters are available and measured in ``benchmarks/``:
+Hyperscan (``hyperscan`` package) and an RE2 set (``google-re2``).
+
+Inputs are the normalized texts of :mod:`.normalize`, always ASCII, so byte offsets equal
+character offsets.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+__all__ = ["Engine", "Hit", "PrefilterEngine", "make_engine", "gate_patterns", "MAX_MATCHES"]
+
+Hit = tuple[int, int, int]  # (rule index, start, end); gates: (n_rules + gate index, -1, -1)
+
+MAX_MATCHES = 256  # rule matches per scanned text; further matches are dropped
+
+_KEYWORDS = ("ignore", "instructions", "previous", "disregard", "system prompt", "password",
+             "you are now", "jailbreak", "forget", "reveal", "assistant")
+
+
+def _b64_fragments(word: str) -> list[str]:
+    """Base64 text that occurs whenever ``word`` is base64-encoded, at each of the 3 alignments."""
+    out = []
+    w = word.encode()
+    for k in range(3):
+        e1 = base64.b64encode(b"\x00" * k + w).decode()
+        e2 = base64.b64encode(b"\xff" * k + w).decode()
+        full = len(e1) - (4 if (k + len(w)) % 3 else 0)
+        same = "".join(a if a == b else "\x00" for a, b in zip(e1[:full], e2[:full]))
+        best = max(same.split("\x00"), key=len)
+        if len(best) >= 6:
+            out.append(best)
+    return out
+
+
+def gate_patterns() -> dict[str, list[str]]:
+    """Cheap patterns that decide whether the decoders and extra views run (Hyperscan/RE2
+    syntax, matched case-insensitively on the normalized text)."""
+    b64: list[str] = []
+    hexp: list[str] = []
+    spaced: list[str] = []
+    sep = r"[ .*_|/\-]{1,3}"
+    for kw in _KEYWORDS:
+        b64 += [re.escape(f.lower()) for f in _b64_fragments(kw)]
+        hx = [f"{ord(c):02x}" for c in kw[:6]]
+        hexp.append("(?:0x|\\\\x)?" + "[ :,]?(?:0x|\\\\x)?".join(hx))
+        word = kw.replace(" ", "")[:6]
+        spaced.append(sep.join(re.escape(c) for c in word))
+    return {
+        "b64": b64,
+        "hex": hexp,
+        "bin": [r"[01]{8} ?[01]{8} ?[01]{8}"],
+        "url": [r"%[0-9a-f]{2}[^\s%]{0,40}%[0-9a-f]{2}"],
+        "spaced": spaced,
+    }
+
+
+class Engine(Protocol):
+    name: str
+
+    def scan(self, text: str) -> list[Hit]:
+        """Rule hits and gate hits for one normalized text."""
+        ...
+
+
+class _Prefilter(Protocol):
+    def match(self, text: str) -> list[int]: ...
+
+
+class _HyperscanPrefilter:
+    def __init__(self, exprs: Sequence[str]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        db.compile(expressions=[e.encode() for e in exprs], ids=list(range(len(exprs))),
+                   elements=len(exprs), flags=flags)
+        self._db = db
+        self._local = threading.local()
+
+    def match(self, text: str) -> list[int]:
+        s = getattr(self._local, "scratch", None)
+        if s is None:
+            s = self._local.scratch = self._hs.Scratch(self._db)
+        idx: list[int] = []
+        self._db.scan(text.encode("ascii", "replace"), match_event_handler=lambda i, a, b, f, c:
+                      idx.append(i), scratch=s)
+        return idx
+
+
+class _Re2Prefilter:
+    def __init__(self, exprs: Sequence[str]) -> None:
+        import re2
+
+        opts = re2.Options()
+        opts.case_sensitive = False
+        opts.max_mem = 64 << 20
+        self._set = re2.Set.SearchSet(opts)
+        for e in exprs:
+            self._set.Add(e)
+        self._set.Compile()
+
+    def match(self, text: str) -> list[int]:
+        return list(self._set.Match(text) or ())
+
+
+class PrefilterEngine:
+    """Anchor prefilter (Hyperscan or RE2 set) + per-rule RE2 for spans."""
+
+    def __init__(self, patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
+                 prefilter: str = "auto") -> None:
+        import re2
+
+        gates = gate_patterns()
+        self.gate_names = tuple(gates)
+        exprs: list[str] = []
+        owner: list[int] = []  # expression -> rule index, or n + gate index
+        n = len(patterns)
+        lit_index: dict[str, int] = {}
+        self._lit_rules: list[list[tuple[int, int]]] = []  # literal -> [(rule, group)]
+        self._groups = [len(g) for g in anchors]
+        for i, groups in enumerate(anchors):
+            for gi, group in enumerate(groups):
+                for a in group:
+                    j = lit_index.get(a)
+                    if j is None:
+                        j = lit_index[a] = len(exprs)
+                        exprs.append(re.escape(a).replace("\\ ", " "))
+                        owner.append(-1)
+                        self._lit_rules.append([])
+                    self._lit_rules[j].append((i, gi))
+        for g, name in enumerate(self.gate_names):
+            for p in gates[name]:
+                exprs.append(p)
+                owner.append(n + g)
+                self._lit_rules.append([])
+        self._owner = owner
+        self.n_rules = n
+        self.name = "re2"
+        pf: _Prefilter | None = None
+        if prefilter in ("auto", "hyperscan"):
+            try:
+                pf = _HyperscanPrefilter(exprs)
+                self.name = "hyperscan"
+            except ImportError:
+                if prefilter == "hyperscan":
+                    raise
+        self._pf: _Prefilter = pf if pf is not None else _Re2Prefilter(exprs)
+        opts = re2.Options()
+        opts.case_sensitive = False
+        opts.max_mem = 32 << 20
+        opts.never_capture = True
+        self._rx: list[Any] = [re2.compile(p.encode(), opts) for p in patterns]
+
+    def candidates(self, text: str) -> tuple[set[int], set[int]]:
+        """(candidate rule indexes, gate indexes) for a normalized text."""
+        seen: set[tuple[int, int]] = set()
+        gates: set[int] = set()
+        n = self.n_rules
+        for j in self._pf.match(text):
+            o = self._owner[j]
+            if o < 0:
+                seen.update(self._lit_rules[j])
+            else:
+                gates.add(o - n)
+        groups = self._groups
+        found: dict[int, int] = {}
+        for i, _g in seen:
+            found[i] = found.get(i, 0) + 1
+        return {i for i, k in found.items() if k >= groups[i]}, gates
+
+    def scan(self, text: str) -> list[Hit]:
+        rules, gates = self.candidates(text)
+        out: list[Hit] = [(self.n_rules + g, -1, -1) for g in sorted(gates)]
+        if not rules:
+            return out
+        count = 0
+        data = text.encode("ascii", "replace")
+        for i in sorted(rules):
+            rx = self._rx[i]
+            if rx.search(data) is None:
+                continue
+            for m in rx.finditer(data):
+                out.append((i, m.start(), m.end()))
+                count += 1
+                if count >= MAX_MATCHES:
+                    return out
+        return out
+
+
+def make_engine(patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
+                prefilter: str = "auto") -> PrefilterEngine:
+    """``prefilter``: auto (Hyperscan when installed, else RE2), hyperscan or re2."""
+    return PrefilterEngine(patterns, anchors, prefilter)

@@ -1,0 +1,294 @@
+"""Normalization and de-obfuscation for the injection detector, with offsets back to the original.
+
+``normalize(text)`` returns a :class:`Normalized`: a lower-case, NFKC, invisible-free,
+confusable-folded, mark-stripped ASCII-leaning string whose every character maps back to one
+character of the original text. Pure-ASCII input (the common case) takes a fast path with an
+identity map. Other *views* of the normalized text (leetspeak folded, ROT13, reversed lines) have
+the same coordinates or an exact mapping, and *payloads* (base64, hex, binary, URL-encoded runs,
+Unicode tag characters, spaced-out letters) are decoded to new texts that are screened again, each
+pointing at the span of the encoded run in the original.
+
+Everything here is linear in the input, with bounds on the number and size of decoded payloads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import re
+import unicodedata
+import urllib.parse
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .._text import INVISIBLE_RE, fold_confusables
+
+__all__ = [
+    "Normalized",
+    "Payload",
+    "normalize",
+    "leet_view",
+    "rot13_view",
+    "reversed_lines",
+    "find_payloads",
+    "LEET_TABLE",
+    "MAX_PAYLOADS",
+    "MAX_PAYLOAD_CHARS",
+]
+
+MAX_PAYLOADS = 16  # decoded payloads per text (per nesting level)
+MAX_PAYLOAD_CHARS = 16_384  # characters decoded from one run
+MIN_B64 = 16
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One original character -> its normalized form ('' if invisible)."""
+    if INVISIBLE_RE.match(ch):
+        return ""
+    s = unicodedata.normalize("NFKC", ch)
+    s = fold_confusables(s)
+    if not s.isascii():
+        d = unicodedata.normalize("NFKD", s)
+        s = "".join(c for c in d if not unicodedata.combining(c))
+    s = s.casefold()
+    if not s.isascii():
+        # residual non-ASCII letters keep one placeholder per character so that byte offsets
+        # equal character offsets in the matching engines; ASCII patterns never match them.
+        s = "".join(c if c.isascii() else ("\x1a" if not c.isspace() else " ") for c in s)
+    return s
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalized text plus the map back to the original (``offs[i]`` = original index of
+    normalized character ``i``; None means identity)."""
+
+    text: str
+    original_length: int
+    offs: array | None = None  # type: ignore[type-arg]
+    invisible: int = 0
+    confusable: int = 0
+    tag_text: str = ""
+    tag_span: tuple[int, int] | None = None
+
+    def to_orig(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of ``text`` to the original text."""
+        if self.offs is None:
+            return (start, end)
+        n = len(self.offs)
+        if n == 0:
+            return (0, 0)
+        a = self.offs[min(max(start, 0), n - 1)]
+        b = self.offs[min(max(end - 1, 0), n - 1)] + 1
+        return (a, max(a, b))
+
+
+def normalize(text: str) -> Normalized:
+    if text.isascii():
+        return Normalized(text.lower(), len(text))
+    parts: list[str] = []
+    offs: array = array("l")  # type: ignore[type-arg]
+    pos = 0
+    invisible = 0
+    confusable = 0
+    for m in _NON_ASCII_RUN.finditer(text):
+        s, e = m.span()
+        if s > pos:
+            parts.append(text[pos:s].lower())
+            offs.extend(range(pos, s))
+        for i in range(s, e):
+            ch = text[i]
+            f = _fold_char(ch)
+            if not f:
+                invisible += 1
+                continue
+            if f.isascii() and f.isalpha() and unicodedata.category(ch)[0] == "L":
+                confusable += 1
+            parts.append(f)
+            offs.extend([i] * len(f))
+        pos = e
+    if pos < len(text):
+        parts.append(text[pos:].lower())
+        offs.extend(range(pos, len(text)))
+    tag_text = ""
+    tag_span: tuple[int, int] | None = None
+    if invisible:
+        tm = _TAG_RUN.search(text)
+        if tm is not None:
+            # Unicode tag characters mirror ASCII: an invisible copy of a text ("ASCII smuggling")
+            tag_text = "".join(chr(ord(c) - 0xE0000) for c in tm.group()[:MAX_PAYLOAD_CHARS]
+                               if 0x20 <= ord(c) - 0xE0000 < 0x7F)
+            tag_span = tm.span()
+    return Normalized("".join(parts), len(text), offs, invisible, confusable, tag_text, tag_span)
+
+
+# ---------------------------------------------------------------- views (same coordinates)
+
+LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                            "9": "g", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+
+
+def leet_view(norm: str) -> str | None:
+    """Leetspeak folded (same length), or None when nothing changes."""
+    lv = norm.translate(LEET_TABLE)
+    return None if lv == norm else lv
+
+
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm"
+)
+
+
+def rot13_view(norm: str) -> str:
+    return norm.translate(_ROT13)
+
+
+def reversed_lines(norm: str) -> tuple[str, Callable[[int, int], tuple[int, int]]]:
+    """The text with each line reversed (and the lines in the same order), and the span map back.
+    A fully reversed text reads correctly line by line."""
+    rev = "\n".join(line[::-1] for line in norm.split("\n"))
+    starts: list[int] = []
+    p = 0
+    for line in norm.split("\n"):
+        starts.append(p)
+        p += len(line) + 1
+
+    def back(a: int, b: int) -> tuple[int, int]:
+        # find the line of a (binary search on starts)
+        import bisect
+
+        k = bisect.bisect_right(starts, a) - 1
+        ls = starts[k]
+        le = starts[k + 1] - 1 if k + 1 < len(starts) else len(norm)
+        length = le - ls
+        ra, rb = a - ls, min(b - ls, length)
+        return (ls + length - rb, ls + length - ra)
+
+    return rev, back
+
+
+# ---------------------------------------------------------------- payloads (decoded runs)
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """Decoded text of an encoded run; ``span`` is in the coordinates of the text it was found
+    in (the caller maps it to the original)."""
+
+    encoding: str
+    span: tuple[int, int]
+    text: str
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX_RUN = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]?){8,}")
+_BIN_RUN = re.compile(r"(?:[01]{8}[ ]?){4,}")
+_URL_RUN = re.compile(r"[^\s%]{0,40}(?:%[0-9A-Fa-f]{2}[^\s%]{0,40}){3,}")
+_SPACED_RUN = re.compile(r"(?<![a-z])(?:[a-z](?:[ .\-_*|/]| {2,4})){5,}[a-z](?![a-z])")
+
+
+def _printable_ratio(s: str) -> float:
+    if not s:
+        return 0.0
+    ok = sum(1 for c in s if c.isprintable() or c in "\n\r\t")
+    return ok / len(s)
+
+
+def _mostly_words(s: str) -> bool:
+    letters = sum(1 for c in s if c.isalpha())
+    return len(s) >= 6 and letters / len(s) >= 0.55 and (" " in s or len(s) < 40)
+
+
+def _b64(run: str) -> str | None:
+    raw = run.rstrip("=")
+    if len(raw) < MIN_B64:
+        return None
+    # a real base64 payload mixes cases and is not a plain word/identifier
+    if raw.isalpha() and (raw.islower() or raw.isupper()):
+        return None
+    if raw.isdigit():
+        return None
+    pad = "=" * (-len(raw) % 4)
+    try:
+        alt = "-_" in raw or "_" in raw or "-" in raw
+        data = (base64.urlsafe_b64decode if alt else base64.b64decode)(raw + pad)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        s = data[:MAX_PAYLOAD_CHARS].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return s if _printable_ratio(s) > 0.95 and _mostly_words(s) else None
+
+
+def _hex(run: str) -> str | None:
+    h = re.sub(r"[ :]", "", run)
+    if len(h) % 2:
+        h = h[:-1]
+    try:
+        data = bytes.fromhex(h[: 2 * MAX_PAYLOAD_CHARS])
+        s = data.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return s if _printable_ratio(s) > 0.95 and _mostly_words(s) else None
+
+
+def _bin(run: str) -> str | None:
+    bits = run.replace(" ", "")
+    n = len(bits) // 8
+    try:
+        s = bytes(int(bits[8 * i: 8 * i + 8], 2) for i in range(min(n, MAX_PAYLOAD_CHARS))).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return s if _printable_ratio(s) > 0.95 and _mostly_words(s) else None
+
+
+def _url(run: str) -> str | None:
+    s = urllib.parse.unquote_plus(run[:MAX_PAYLOAD_CHARS])
+    return s if s != run and _printable_ratio(s) > 0.9 else None
+
+
+def _spaced(run: str) -> str | None:
+    words = re.split(r"(?:[ .\-_*|/]){2,}| {2,}", run)
+    s = " ".join(re.sub(r"[ .\-_*|/]", "", w) for w in words)
+    return s if len(s) >= 6 else None
+
+
+_DECODERS: tuple[tuple[str, re.Pattern[str], Callable[[str], str | None], bool], ...] = (
+    # name, run pattern, decoder, pattern runs on the *original-case* text
+    ("base64", _B64_RUN, _b64, True),
+    ("hex", _HEX_RUN, _hex, False),
+    ("binary", _BIN_RUN, _bin, False),
+    ("url", _URL_RUN, _url, False),
+    ("spaced", _SPACED_RUN, _spaced, False),
+)
+
+_GATE = re.compile(r"[A-Za-z0-9+/]{16}|%[0-9A-Fa-f]{2}|[0-9a-fA-F]{16}|[01]{8} ?[01]{8}|"
+                   r"(?:[a-z][ .\-_*|/]){5}")
+
+
+def find_payloads(original: str, norm: Normalized, budget: int = MAX_PAYLOADS) -> list[Payload]:
+    """Decoded payloads in a text, with spans in the coordinates of ``original``. Base64 runs are
+    found in the original (case matters); the other encodings in the normalized text."""
+    out: list[Payload] = []
+    if budget <= 0 or _GATE.search(original) is None:
+        return out
+    for name, rx, dec, use_original in _DECODERS:
+        src = original if use_original else norm.text
+        for m in rx.finditer(src):
+            if len(out) >= budget:
+                return out
+            run = m.group()
+            if len(run) > 4 * MAX_PAYLOAD_CHARS:
+                run = run[: 4 * MAX_PAYLOAD_CHARS]
+            text = dec(run)
+            if text:
+                span = m.span() if use_original else norm.to_orig(*m.span())
+                out.append(Payload(name, span, text))
+    return out

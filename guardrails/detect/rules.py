@@ -1,0 +1,137 @@
+"""Loading the injection rule set (versioned YAML data in ``guardrails/rules/``)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+__all__ = ["Rule", "RuleSet", "load_rules", "default_rules", "CATEGORIES"]
+
+CATEGORIES = frozenset({
+    "override", "template", "impersonation", "persona", "extraction", "tool_hijack",
+    "exfiltration", "hidden", "obfuscation", "trigger", "meta",
+})
+_MACRO = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One detection rule. ``pattern`` is already macro-expanded; for fuzzy rules it is the
+    anchor that the linear-time engine matches, and ``fuzzy`` runs in a window around it."""
+
+    id: str
+    category: str
+    weight: float
+    weight_untrusted: float
+    pattern: str
+    description: str = ""
+    examples: tuple[str, ...] = ()
+    decode: str = ""
+    fuzzy: str = ""
+    window: int = 80
+    anchors: tuple[tuple[str, ...], ...] = ()  # groups: one literal of EACH group must occur
+
+    def weight_for(self, untrusted: bool) -> float:
+        return self.weight_untrusted if untrusted else self.weight
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    name: str
+    version: int
+    rules: tuple[Rule, ...]
+
+    def by_id(self) -> Mapping[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in macros:
+            return m.group(0)  # a regex repeat such as {0,4} is not a macro
+        return macros[name]
+
+    out = pattern
+    for _ in range(3):  # macros may use macros
+        new = _MACRO.sub(sub, out)
+        if new == out:
+            break
+        out = new
+    return out
+
+
+def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise ConfigError(f"{src}: every rule needs an id")
+    cat = raw.get("category")
+    if cat not in CATEGORIES:
+        raise ConfigError(f"{src}: rule {rid}: unknown category {cat!r}")
+    pat = raw.get("anchor") if raw.get("fuzzy") else raw.get("pattern")
+    if not isinstance(pat, str) or not pat:
+        raise ConfigError(f"{src}: rule {rid}: needs a pattern (or anchor + fuzzy)")
+    w = float(raw.get("weight", 0.5))
+    wu = float(raw.get("weight_untrusted", w))
+    if not (-1.0 <= w <= 1.0 and -1.0 <= wu <= 1.0):
+        raise ConfigError(f"{src}: rule {rid}: weights must lie in [-1, 1]")
+    ex = raw.get("examples", ()) or ()
+    anchors = raw.get("anchors")
+    if isinstance(anchors, list) and anchors and all(isinstance(a, str) for a in anchors):
+        anchors = [anchors]
+    if not isinstance(anchors, list) or not anchors or not all(
+        isinstance(g, list) and g and all(isinstance(a, str) and a for a in g) for g in anchors
+    ):
+        raise ConfigError(f"{src}: rule {rid}: 'anchors' must be a non-empty list of literal strings "
+                          "(or a list of such lists: one literal of each must occur)")
+    return Rule(
+        id=rid, category=str(cat), weight=w, weight_untrusted=wu,
+        pattern=_expand(pat, macros, rid), description=str(raw.get("description", "")),
+        examples=tuple(str(e) for e in ex), decode=str(raw.get("decode", "")),
+        fuzzy=_expand(str(raw.get("fuzzy", "")), macros, rid), window=int(raw.get("window", 80)),
+        anchors=tuple(tuple(a.lower() for a in g) for g in anchors),
+    )
+
+
+def load_rules(paths: Sequence[str | Path] | None = None) -> RuleSet:
+    """Load rule files (default: the packaged ``injection.yaml``). Later files add rules and
+    replace rules with the same id."""
+    texts: list[tuple[str, str]] = []
+    if paths is None:
+        texts.append(("injection.yaml",
+                      resources.files("guardrails.rules").joinpath("injection.yaml").read_text("utf-8")))
+    else:
+        for p in paths:
+            try:
+                texts.append((str(p), Path(p).read_text(encoding="utf-8")))
+            except OSError as exc:
+                raise ConfigError(f"{p}: cannot read rules ({exc.strerror})") from None
+    rules: dict[str, Rule] = {}
+    name, version = "perimeter-injection", 0
+    for src, text in texts:
+        data = yaml.safe_load(text)
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise ConfigError(f"{src}: expected a mapping with a 'rules' list")
+        macros = {str(k): str(v) for k, v in (data.get("macros") or {}).items()}
+        name = str(data.get("name", name))
+        version = max(version, int(data.get("version", 0)))
+        for raw in data["rules"]:
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{src}: each rule must be a mapping")
+            r = _rule(raw, macros, src)
+            rules[r.id] = r
+    return RuleSet(name, version, tuple(rules.values()))
+
+
+@functools.lru_cache(maxsize=1)
+def default_rules() -> RuleSet:
+    return load_rules()
