@@ -40,7 +40,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count
+from itertools import count, islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -71,14 +71,16 @@ PROVENANCES = ("trusted", "flagged", "near", "injected", "untrusted", "unseen")
 
 _MAX_DEPTH = 64  # nesting levels of an argument value that are traced
 _MAX_LEAVES = 5000  # leaf values traced per call
-_MAX_ARG_CHARS = 2_000_000  # characters of argument text traced per call
+_MAX_ARG_CHARS = 1_000_000  # characters of argument text traced per call
 _MAX_VALUES = 4000  # extracted values per call
 _MAX_PIECE_VALUES = 5000  # extracted values remembered per content piece
 _MAX_FRAGMENTS = 200  # sentence fragments of long strings checked per call
-_MAX_SCAN = 1_000_000  # characters of one content piece scanned for values
+_MAX_SCAN = 262_144  # characters of one content piece scanned for values
 _MAX_DECODED = 32  # encoded runs decoded per piece
 _MIN_COMPACT = 8  # compact (punctuation-free) matching only for values at least this long
 _MAX_FINDINGS = 32
+_MAX_MATCH_CHARS = 200_000_000  # remembered characters scanned per call (substring search)
+_MAX_MATCHES = 2000  # matches of one value kind taken from one text
 
 _ACTION = {"allow": Action.ALLOW, "review": Action.REVIEW, "block": Action.BLOCK}
 
@@ -116,7 +118,7 @@ def compact(s: str) -> str:
 
 # ------------------------------------------------------------------------------ value extraction
 _TLD = r"[a-z]{2,24}"
-_EMAIL = re.compile(r"[a-z0-9._%+\-]{1,64}@(?:[a-z0-9\-]{1,63}\.){1,8}" + _TLD + r"\b")
+_EMAIL = re.compile(r"(?<![a-z0-9._%+\-])[a-z0-9._%+\-]{1,64}@(?:[a-z0-9\-]{1,63}\.){1,8}" + _TLD + r"\b")
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.\-]{1,15}://|\bwww\.)[^\s<>\"'`\]\)\}\\,;|]{1,2000}")
 _DOMAIN = re.compile(
     r"(?<![@\w.\-])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}" + _TLD + r"(?![\w\-]|\.\w)"
@@ -132,7 +134,7 @@ _FILE_EXT = (
     "txt|docx?|xlsx?|pptx?|pdf|csv|tsv|json|ya?ml|xml|md|rtf|odt|ods|png|jpe?g|gif|svg|zip|tar|gz|"
     "py|js|ts|sh|sql|log|html?|eml|msg|key|pem|bak|db"
 )
-_FILE = re.compile(r"(?<![\w\-.])[a-z0-9_][\w\-. ]{0,120}\.(?:" + _FILE_EXT + r")\b")
+_FILE = re.compile(r"(?<![\w\-.])[a-z0-9_][\w\-.]{0,120}\.(?:" + _FILE_EXT + r")\b")
 _ID = re.compile(r"(?<![\w\-])(?=[\w\-]*[0-9])(?=[\w\-]*[a-z])[a-z0-9][\w\-]{5,127}(?![\w\-])")
 _FILE_EXT_RE = re.compile(r"\.(?:" + _FILE_EXT + r")$")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,4096}={0,2}(?![A-Za-z0-9+/=])")
@@ -186,34 +188,39 @@ def _iban_like(v: str) -> bool:
     return 15 <= len(v) <= 34 and sum(c.isdigit() for c in bban) * 2 >= len(bban)
 
 
+def _capped(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    return islice(rx.finditer(text), _MAX_MATCHES)
+
+
 def _entities(text: str) -> Iterator[tuple[str, str, str | None]]:
-    """(kind, canonical value, host) of the values inside normalized ``text``."""
-    for m in _EMAIL.finditer(text):
+    """(kind, canonical value, host) of the values inside normalized ``text`` (at most
+    ``_MAX_MATCHES`` of each kind)."""
+    for m in _capped(_EMAIL, text):
         v = m.group(0).strip(".")
         yield "email", v, v.rsplit("@", 1)[-1]
-    for m in _URL.finditer(text):
+    for m in _capped(_URL, text):
         canon, host = _canon_url(m.group(0))
         yield "url", canon, host
         if host:
             yield "domain", host, host
-    for m in _DOMAIN.finditer(text):
+    for m in _capped(_DOMAIN, text):
         d = m.group(0)
         if _FILE_EXT_RE.search(d):
             continue
         yield "domain", _canon_domain(d), _canon_domain(d)
-    for m in _IBAN.finditer(text):
+    for m in _capped(_IBAN, text):
         v = re.sub(r"[ \-]", "", m.group(0))
         if _iban_like(v):
             yield "iban", v, None
-    for m in _PHONE.finditer(text):
+    for m in _capped(_PHONE, text):
         digits = re.sub(r"[^0-9]", "", m.group(0))
         if 8 <= len(digits) <= 15:
             yield "phone", digits, None
-    for m in _FILE.finditer(text):
+    for m in _capped(_FILE, text):
         yield "file", m.group(0).strip(), None
-    for m in _ID.finditer(text):
+    for m in _capped(_ID, text):
         yield "id", m.group(0), None
-    for m in _NUMBER.finditer(text):
+    for m in _capped(_NUMBER, text):
         n = _canon_number(m.group(0))
         if n is not None:
             yield "number", n, None
@@ -487,7 +494,22 @@ def make_piece(content: str, *, trusted: bool, source: str, injection: Sequence[
     )
 
 
-def _seen(v: TracedValue, values: frozenset[str], text: str, comp: str, min_length: int) -> bool:
+class _Budget:
+    """Characters of remembered text that one call may scan (bounds matching time)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, chars: int) -> None:
+        self.left = chars
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise OverflowError("too many argument values to trace against this run's content")
+
+
+def _seen(v: TracedValue, values: frozenset[str], text: str, comp: str, min_length: int,
+          budget: _Budget | None = None) -> bool:
     if not text and not values:
         return False
     key = f"{v.kind}:{v.canon}"
@@ -499,6 +521,8 @@ def _seen(v: TracedValue, values: frozenset[str], text: str, comp: str, min_leng
         return True
     if v.kind == "domain" and (f"emaildomain:{v.canon}" in values or f"url:{v.canon}" in values):
         return True
+    if budget is not None:
+        budget.spend(len(text) + len(comp))
     if len(v.canon) >= min_length and v.canon in text:
         return True
     return len(v.compact) >= _MIN_COMPACT and v.compact in comp
@@ -531,8 +555,10 @@ def _parse_args(raw: Mapping[str, Any] | str) -> Mapping[str, Any]:
     if isinstance(raw, str):
         try:
             parsed = json.loads(raw)
-        except (json.JSONDecodeError, RecursionError):
+        except json.JSONDecodeError:
             return {"<raw>": raw}
+        except RecursionError:
+            raise OverflowError("arguments nested too deeply to parse") from None
         return parsed if isinstance(parsed, Mapping) else {"<raw>": parsed}
     return raw
 
@@ -624,28 +650,34 @@ class TaintScreen:
         scope_f = self._check_scope(event, ctx, settings)
         if scope_f is not None:
             out.append(scope_f)
-        tool_policy = policy.tools.get(event.tool.name)
         raw = ctx.args if ctx.args is not None else event.tool.args
         try:
             values = extract_values(_parse_args(raw), min_length=settings.min_length)
+            if values:
+                out.extend(self._check_values(event.tool.name, values, policy, ctx, event))
         except (OverflowError, RecursionError) as exc:
             out.append(Finding(
                 screen=self.name, category="taint.untraceable", action=Action.REVIEW,
                 rule="taint.limits", reason=f"arguments of {event.tool.name!r} could not be traced: "
                 f"{exc}", details={"safe.tool": event.tool.name},
             ))
-            return out
-        if not values:
-            return out
+        return out
+
+    def _check_values(self, tool: str, values: Sequence[TracedValue], policy: AgentPolicy,
+                      ctx: CheckContext, event: Event) -> list[Finding]:
+        settings = policy.taint
+        tool_policy = policy.tools.get(tool)
+        out: list[Finding] = []
         pieces = self.pieces(event, ctx)
         run_injected = any(p.injected for p in pieces)
-        destructive = bool(_words(event.tool.name) & set(settings.destructive))
+        destructive = bool(_words(tool) & set(settings.destructive))
+        budget = _Budget(_MAX_MATCH_CHARS)
         sinks = set(settings.sinks)
         # one decision per (argument, kind, provenance); keep the strongest
         decisions: dict[tuple[str, str, str], tuple[Action, str, Piece | None]] = {}
         for v in values:
             is_sink = v.kind in sinks or (destructive and v.kind != "text")
-            prov, where = self._provenance(v, pieces, settings.min_length, is_sink)
+            prov, where = self._provenance(v, pieces, settings.min_length, is_sink, budget)
             if prov == "trusted":
                 continue
             configured = _untrusted_rule(tool_policy, v.arg)
@@ -658,7 +690,7 @@ class TaintScreen:
                 decisions[k] = (action, category, where)
         ranked = sorted(decisions.items(), key=lambda kv: (-int(kv[1][0]), kv[0]))
         for (arg, kind, prov), (action, category, where) in ranked[:_MAX_FINDINGS]:
-            out.append(self._finding(event.tool.name, arg, kind, prov, action, category, where))
+            out.append(self._finding(tool, arg, kind, prov, action, category, where))
         if len(ranked) > _MAX_FINDINGS:
             worst = max(a for a, _c, _w in decisions.values())
             out.append(Finding(screen=self.name, category="taint.more", action=worst,
@@ -668,7 +700,7 @@ class TaintScreen:
 
     @staticmethod
     def _provenance(v: TracedValue, pieces: Sequence[Piece], min_length: int,
-                    sink: bool) -> tuple[str, Piece | None]:
+                    sink: bool, budget: _Budget | None = None) -> tuple[str, Piece | None]:
         """trusted > flagged (seen ONLY inside flagged instructions) > injected > untrusted > unseen.
         A value that also occurs in untrusted content outside any flagged region is corroborated
         by data the attacker did not write there, so it is not counted as flagged. Sink values
@@ -680,19 +712,19 @@ class TaintScreen:
         untrusted: Piece | None = None
         for p in pieces:
             if p.trusted:
-                if _seen(v, p.values, p.text, p.compact, min_length):
+                if _seen(v, p.values, p.text, p.compact, min_length, budget):
                     return "trusted", p
                 continue
             in_flag = p.injected and (
-                _seen(v, p.flag_values, p.flag_text, p.flag_compact, min_length) if sink
-                else _seen(v, frozenset(), p.span_text, p.span_compact, min_length))
+                _seen(v, p.flag_values, p.flag_text, p.flag_compact, min_length, budget) if sink
+                else _seen(v, frozenset(), p.span_text, p.span_compact, min_length, budget))
             if in_flag and flagged is None:
                 flagged = p
             if (p.injected and not sink and not in_flag and near is None
-                    and _seen(v, p.flag_values, p.flag_text, p.flag_compact, min_length)):
+                    and _seen(v, p.flag_values, p.flag_text, p.flag_compact, min_length, budget)):
                 near = p
             if (injected is None if p.injected else untrusted is None) and _seen(
-                    v, p.values, p.text, p.compact, min_length):
+                    v, p.values, p.text, p.compact, min_length, budget):
                 if p.injected:
                     injected = p
                 else:
