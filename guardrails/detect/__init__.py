@@ -10,12 +10,12 @@ from .detector import UNTRUSTED_KINDS, InjectionDetector, RuleHit, ScanResult, c
 from .rules import Rule, RuleSet, default_rules, load_rules
 
 __all__ = [
-    "InjectionDetector",
-    "ScanResult",
-    "RuleHit",
-    "Rule",
-    "RuleSet",
     "UNTRUSTED_KINDS",
+    "InjectionDetector",
+    "Rule",
+    "RuleHit",
+    "RuleSet",
+    "ScanResult",
     "combine",
     "default_detector",
     "default_rules",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import regex
+import regex  # type: ignore[import-untyped,unused-ignore]
 
 from ..verdict import Action, Finding
 from .engine import PrefilterEngine, make_engine
@@ -36,15 +36,15 @@ from .normalize import (
 from .rules import Rule, RuleSet, default_rules
 
 __all__ = [
-    "InjectionDetector",
-    "ScanResult",
-    "RuleHit",
+    "MAX_DEPTH",
+    "OVERLAP",
     "UNTRUSTED_KINDS",
     "WINDOW",
-    "OVERLAP",
-    "MAX_DEPTH",
-    "default_detector",
+    "InjectionDetector",
+    "RuleHit",
+    "ScanResult",
     "combine",
+    "default_detector",
 ]
 
 UNTRUSTED_KINDS = frozenset({"tool_result", "message"})
@@ -120,7 +120,7 @@ def combine(hits: Iterable[RuleHit]) -> float:
         miss *= cmiss
     p = 1.0 - miss
     if damp_spans and p > 0:
-        p *= max(0.5, 1.0 - 0.12 * min(len(damp_spans), 5))
+        p *= max(0.45, 1.0 - 0.15 * min(len(damp_spans), 5))
     return max(0.0, min(1.0, p))
 
 

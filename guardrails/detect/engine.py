@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-__all__ = ["Engine", "Hit", "PrefilterEngine", "make_engine", "gate_patterns", "MAX_MATCHES"]
+__all__ = ["MAX_MATCHES", "Engine", "Hit", "PrefilterEngine", "gate_patterns", "make_engine"]
 
 Hit = tuple[int, int, int]  # (rule index, start, end); gates: (n_rules + gate index, -1, -1)
 
@@ -36,7 +36,7 @@ def _b64_fragments(word: str) -> list[str]:
         e1 = base64.b64encode(b"\x00" * k + w).decode()
         e2 = base64.b64encode(b"\xff" * k + w).decode()
         full = len(e1) - (4 if (k + len(w)) % 3 else 0)
-        same = "".join(a if a == b else "\x00" for a, b in zip(e1[:full], e2[:full]))
+        same = "".join(a if a == b else "\x00" for a, b in zip(e1[:full], e2[:full], strict=True))
         best = max(same.split("\x00"), key=len)
         if len(best) >= 6:
             out.append(best)

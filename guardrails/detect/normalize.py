@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from .._text import INVISIBLE_RE, fold_confusables
 
 __all__ = [
-    "Normalized",
-    "Payload",
-    "normalize",
-    "leet_view",
-    "rot13_view",
-    "reversed_lines",
-    "find_payloads",
     "LEET_TABLE",
     "MAX_PAYLOADS",
     "MAX_PAYLOAD_CHARS",
+    "Normalized",
+    "Payload",
+    "find_payloads",
+    "leet_view",
+    "normalize",
+    "reversed_lines",
+    "rot13_view",
 ]
 
 MAX_PAYLOADS = 16  # decoded payloads per text (per nesting level)
@@ -89,9 +89,42 @@ class Normalized:
         return (a, max(a, b))
 
 
+_ESCAPES = re.compile(r"\\[nrt]")
+_BACKSLASH = str.maketrans({"\\": " ", "\t": " ", "\r": " ", "\x0b": " ", "\x0c": " "})
+_WS_RUN = re.compile(r"\s{2,}")
+
+
+def _collapse(text: str, offs: array | None) -> tuple[str, array | None]:  # type: ignore[type-arg]
+    """Literal escape sequences (``\\n`` in JSON/YAML dumps) and backslashes become spaces, then
+    runs of whitespace become one space (one newline if the run had one), keeping the map."""
+    if "\\" in text:
+        text = _ESCAPES.sub("  ", text)
+    text = text.translate(_BACKSLASH)
+    runs = _WS_RUN.finditer(text)
+    first = next(runs, None)
+    if first is None:
+        return text, offs
+    parts: list[str] = []
+    new: array = array("l")  # type: ignore[type-arg]
+    pos = 0
+    m: re.Match[str] | None = first
+    while m is not None:
+        a, b = m.span()
+        parts.append(text[pos:a])
+        new.extend(range(pos, a) if offs is None else offs[pos:a])
+        parts.append("\n" if "\n" in m.group() else " ")
+        new.append(a if offs is None else offs[a])
+        pos = b
+        m = next(runs, None)
+    parts.append(text[pos:])
+    new.extend(range(pos, len(text)) if offs is None else offs[pos:])
+    return "".join(parts), new
+
+
 def normalize(text: str) -> Normalized:
     if text.isascii():
-        return Normalized(text.lower(), len(text))
+        t, o = _collapse(text.lower(), None)
+        return Normalized(t, len(text), o)
     parts: list[str] = []
     offs: array = array("l")  # type: ignore[type-arg]
     pos = 0
@@ -125,7 +158,8 @@ def normalize(text: str) -> Normalized:
             tag_text = "".join(chr(ord(c) - 0xE0000) for c in tm.group()[:MAX_PAYLOAD_CHARS]
                                if 0x20 <= ord(c) - 0xE0000 < 0x7F)
             tag_span = tm.span()
-    return Normalized("".join(parts), len(text), offs, invisible, confusable, tag_text, tag_span)
+    t, o = _collapse("".join(parts), offs)
+    return Normalized(t, len(text), o, invisible, confusable, tag_text, tag_span)
 
 
 # ---------------------------------------------------------------- views (same coordinates)

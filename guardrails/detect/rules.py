@@ -14,13 +14,13 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["Rule", "RuleSet", "load_rules", "default_rules", "CATEGORIES"]
+__all__ = ["CATEGORIES", "Rule", "RuleSet", "default_rules", "load_rules"]
 
 CATEGORIES = frozenset({
     "override", "template", "impersonation", "persona", "extraction", "tool_hijack",
     "exfiltration", "hidden", "obfuscation", "trigger", "meta",
 })
-_MACRO = re.compile(r"\{([a-z_]+)\}")
+_MACRO = re.compile(r"\{([a-z_][a-z_0-9]*)\}")
 
 
 @dataclass(frozen=True, slots=True)

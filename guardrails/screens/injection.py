@@ -24,7 +24,7 @@ from .base import CheckContext, register_screen
 if TYPE_CHECKING:
     from ..manifest import Manifest
 
-__all__ = ["InjectionScreen", "build", "SCRATCH_KEY"]
+__all__ = ["SCRATCH_KEY", "InjectionScreen", "build"]
 
 SCRATCH_KEY = "injection"
 
