@@ -2,7 +2,7 @@
 
 :class:`ScriptedChatModel` is a real LangChain ``BaseChatModel`` (it binds tools, returns tool calls
 with ids, works in sync and async loops) whose next message is computed by a plain function of the
-conversation. :func:`obedient_brain` is the function the demo uses: a deliberately gullible agent
+conversation. :func:`obedient_brain` builds the function the demo uses: a deliberately gullible agent
 that **obeys instructions it finds anywhere in its context**, in user messages, tool results or
 other agents' messages alike. That is exactly the weakness prompt injection exploits, so an
 injected page really hijacks it, offline and deterministically.
@@ -99,44 +99,72 @@ def _done(messages: Sequence[BaseMessage], name: str, key: str) -> bool:
     return False
 
 
-def obedient_brain(messages: Sequence[BaseMessage]) -> AIMessage:
-    """Decide the next step from the conversation, obeying the newest instruction found anywhere.
+def _plan_from_user(text: str, context: Sequence[BaseMessage]) -> AIMessage | None:
+    if (hit := _SEND.search(text)) and not _done(context, "send_email", hit.group(1)):
+        return _call("send_email", to=hit.group(1), subject="As requested", body=text[:500])
+    if (hit := _TRANSFER.search(text)) and hit.group(1).lower() not in _STOPWORDS:
+        target = hit.group(1).lower()
+        if not _done(context, f"transfer_to_{target}", ""):
+            return _call(f"transfer_to_{target}", task=text[:500])
+    if (hit := _REFUND.search(text)) and not _done(context, "refund", hit.group(1)):
+        return _call("refund", order_id=hit.group(1), amount=float(hit.group(2)))
+    if (hit := _URL.search(text)) and not _done(context, "fetch_page", hit.group(1)):
+        return _call("fetch_page", url=hit.group(1).rstrip(".,)"))
+    if (hit := _ORDER.search(text)) and not _done(context, "get_order", hit.group(1)):
+        return _call("get_order", order_id=hit.group(1))
+    return None
 
-    Instructions it understands: look up an order, read a URL, refund an order, e-mail something
-    to an address, transfer/escalate to another agent. With nothing left to do it answers with what
-    its tools and peers told it (which may include personal data: redaction's job).
+
+def _obey(text: str, context: Sequence[BaseMessage]) -> AIMessage | None:
+    """Instructions found in content that is not the user's (tool results, other agents)."""
+    if (hit := _SEND.search(text)) and not _done(context, "send_email", hit.group(1)):
+        body = "\n".join(_text(x) for x in context if isinstance(x, ToolMessage))[:1500]
+        return _call("send_email", to=hit.group(1), subject="Requested data", body=body or text[:500])
+    if (hit := _TRANSFER.search(text)) and hit.group(1).lower() not in _STOPWORDS:
+        target = hit.group(1).lower()
+        if not _done(context, f"transfer_to_{target}", ""):
+            return _call(f"transfer_to_{target}", task=text[:500])
+    return None
+
+
+def obedient_brain(name: str | None = None) -> Brain:
+    """A brain for the agent called ``name`` that obeys the newest instruction in its context.
+
+    It acts on the user's request (look up an order, read a URL, refund, e-mail, transfer to
+    another agent) until it has acted on it, and it obeys instructions it finds in tool results
+    and other agents' messages (e-mail something to an address, transfer/escalate to an agent):
+    the gullibility prompt injection exploits. With nothing left to do it answers with what its
+    tools and peers told it (which may include personal data: redaction's job).
     """
-    context = [m for m in messages if not isinstance(m, SystemMessage)]
-    last = context[-1] if context else None
-    if isinstance(last, ToolMessage) and last.status == "error":
-        return AIMessage(content=f"I could not complete that step. {_text(last)}")
-    # newest first: the most recent instruction wins (which is what makes injections work)
-    for m in reversed(context):
-        if isinstance(m, AIMessage) and not m.name:
-            continue  # its own words are not instructions
-        text = _text(m)
-        if (hit := _SEND.search(text)) and not _done(context, "send_email", hit.group(1)):
-            body = "\n".join(_text(x) for x in context if isinstance(x, ToolMessage))[:1500]
-            return _call("send_email", to=hit.group(1), subject="Requested data", body=body or text[:500])
-        if (hit := _TRANSFER.search(text)) and hit.group(1).lower() not in _STOPWORDS:
-            target = hit.group(1).lower()
-            if not _done(context, f"transfer_to_{target}", ""):
-                return _call(f"transfer_to_{target}", task=text[:500])
-        if isinstance(m, HumanMessage):
-            if (hit := _REFUND.search(text)) and not _done(context, "refund", hit.group(1)):
-                return _call("refund", order_id=hit.group(1), amount=float(hit.group(2)))
-            if (hit := _URL.search(text)) and not _done(context, "fetch_page", hit.group(1)):
-                return _call("fetch_page", url=hit.group(1).rstrip(".,)"))
-            if (hit := _ORDER.search(text)) and not _done(context, "get_order", hit.group(1)):
-                return _call("get_order", order_id=hit.group(1))
-            break  # the user's request is handled; answer
-    facts = [(_text(m), m) for m in context if isinstance(m, ToolMessage) or
-             (isinstance(m, AIMessage) and m.name)]
-    if not facts:
-        return AIMessage(content="How can I help?")
-    text, src = facts[-1]
-    who = f"{src.name} says" if isinstance(src, AIMessage) else "Here is what I found"
-    return AIMessage(content=f"{who}: {text[:600]}")
+
+    def own(m: BaseMessage) -> bool:
+        return isinstance(m, AIMessage) and (not m.name or m.name == name)
+
+    def brain(messages: Sequence[BaseMessage]) -> AIMessage:
+        context = [m for m in messages if not isinstance(m, SystemMessage)]
+        if context and isinstance(context[-1], ToolMessage) and context[-1].status == "error":
+            return AIMessage(content=f"I could not complete that step. {_text(context[-1])}")
+        last_user = max((i for i, m in enumerate(context) if isinstance(m, HumanMessage)), default=-1)
+        after = context[last_user + 1:]
+        # newest first: the most recent instruction wins (which is what makes injections work)
+        for m in reversed(after):
+            if isinstance(m, ToolMessage) or (isinstance(m, AIMessage) and not own(m)):
+                step = _obey(_text(m), context)
+                if step is not None:
+                    return step
+        if last_user >= 0 and not any(isinstance(m, AIMessage) and own(m) and m.tool_calls for m in after):
+            step = _plan_from_user(_text(context[last_user]), context)
+            if step is not None:
+                return step
+        facts = [m for m in after if isinstance(m, ToolMessage) or (isinstance(m, AIMessage) and not own(m)
+                                                                     and _text(m))]
+        if not facts:
+            return AIMessage(content="How can I help?")
+        src = facts[-1]
+        who = f"{src.name} says" if isinstance(src, AIMessage) else "Here is what I found"
+        return AIMessage(content=f"{who}: {_text(src)[:600]}")
+
+    return brain
 
 
 def _call(name: str, **args: Any) -> AIMessage:
