@@ -239,6 +239,9 @@ class TaintSettings(_Model):
         default_factory=dict, description="named per-task tool scopes a run can bind to"
     )
     out_of_scope: UntrustedAction = "block"
+    follow: UntrustedAction = Field(
+        "review", description="a call whose tool is named by flagged instructions and not by the user"
+    )
     max_pieces: int = Field(256, ge=1, le=100000, description="content pieces remembered per run")
     max_text: int = Field(32768, ge=256, description="characters of each piece kept for matching")
     on_error: OnError | None = None

@@ -534,6 +534,24 @@ def _words(name: str) -> set[str]:
     return {p.lower() for p in parts if p}
 
 
+_GENERIC = frozenset({
+    "get", "set", "list", "read", "search", "fetch", "find", "show", "view", "query", "lookup",
+    "look", "run", "call", "do", "make", "new", "all", "by", "for", "from", "the", "to", "of", "in",
+    "on", "and", "or", "with", "api", "tool", "info", "data", "details", "current", "my", "user",
+})
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+
+
+def _tool_words(name: str) -> frozenset[str]:
+    """Content words of a tool name as 5-letter prefixes (``get_received_emails`` ->
+    {``recei``, ``email``}); generic verbs and glue words are dropped."""
+    return frozenset(w[:5] for w in _words(name) if len(w) >= 3 and w not in _GENERIC)
+
+
+def _prefixes(text: str) -> frozenset[str]:
+    return frozenset(w[:5] for w in _WORD.findall(text[:200_000]) if len(w) >= 3)
+
+
 def _untrusted_rule(tool: ToolPolicy | None, arg: str) -> str | None:
     """What the manifest says about untrusted values in ``arg`` of ``tool`` (None: unset)."""
     if tool is None:
@@ -650,6 +668,10 @@ class TaintScreen:
         scope_f = self._check_scope(event, ctx, settings)
         if scope_f is not None:
             out.append(scope_f)
+        if settings.follow != "allow":
+            follow_f = self._check_follow(event.tool.name, self.pieces(event, ctx), settings)
+            if follow_f is not None:
+                out.append(follow_f)
         raw = ctx.args if ctx.args is not None else event.tool.args
         try:
             values = extract_values(_parse_args(raw), min_length=settings.min_length)
@@ -788,6 +810,30 @@ class TaintScreen:
             rule=f"taint.{prov}.{kind}",
             reason=f"argument {arg!r} of {tool!r}: a {kind} value that {what}{src}",
             details=details,
+        )
+
+    def _check_follow(self, tool: str, pieces: Sequence[Piece], settings: TaintSettings) -> Finding | None:
+        """A call whose tool the flagged instructions name and the user's request does not: the
+        agent is following the injected text (catches read-first attacks whose arguments are
+        empty, e.g. "first list all files, then ...")."""
+        words = _tool_words(tool)
+        if not words:
+            return None
+        hit: Piece | None = None
+        for p in pieces:
+            if p.trusted:
+                if words <= _prefixes(p.text):
+                    return None
+            elif hit is None and p.injected and words <= _prefixes(p.flag_text):
+                hit = p
+        if hit is None:
+            return None
+        return Finding(
+            screen=self.name, category="taint.follows_injection", action=_ACTION[settings.follow],
+            score=0.7, rule="taint.follow",
+            reason=f"tool {tool!r} is named by flagged instructions ({hit.source} #{hit.seq}) and not "
+                   "by the user's request",
+            details={"safe.tool": tool, "safe.source": hit.source, "safe.provenance": "flagged"},
         )
 
     def _check_scope(self, event: Event, ctx: CheckContext, settings: TaintSettings) -> Finding | None:
