@@ -223,9 +223,10 @@ class InjectionDetector:
             if key not in out and w != 0:
                 out[key] = RuleHit(rule.id, rule.category, round(w, 4), span, how)
 
-        def run(view: str, mapper: Callable[[int, int], tuple[int, int]], how: str) -> set[int]:
+        def run(view: str, mapper: Callable[[int, int], tuple[int, int]], how: str,
+                skip: set[int] | frozenset[int] = frozenset()) -> set[int]:
             matched: set[int] = set()
-            for i, a, b in self.engine.scan(view):
+            for i, a, b in self.engine.scan(view, skip):
                 if a < 0:
                     gates.add(self._gate_names[i - len(self._rules)])
                     continue
@@ -245,9 +246,10 @@ class InjectionDetector:
                 if h.weight > 0:
                     out[k] = RuleHit(h.rule, h.category, round(min(0.99, h.weight * boost), 4),
                                      h.span, h.via)
-        lv = leet_view(norm.text)
-        if lv is not None and lv != norm.text:
-            run(lv, ident, _chain(via, "leet"))
+        if "leet" in gates:
+            lv = leet_view(norm.text)
+            if lv is not None:
+                run(lv, ident, _chain(via, "leet"), matched)
         triggers = {self._rules[i].decode for i in matched if self._rules[i].decode}
         if "rot13" in triggers:
             run(rot13_view(norm.text), ident, _chain(via, "rot13"))

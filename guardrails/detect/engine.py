@@ -57,6 +57,7 @@ def gate_patterns() -> dict[str, list[str]]:
         word = kw.replace(" ", "")[:6]
         spaced.append(sep.join(re.escape(c) for c in word))
     return {
+        "leet": [r"[a-z][0134578@$!|+]{1,3}[a-z]"],
         "b64": b64,
         "hex": hexp,
         "bin": [r"[01]{8} ?[01]{8} ?[01]{8}"],
@@ -136,7 +137,7 @@ class PrefilterEngine:
                     j = lit_index.get(a)
                     if j is None:
                         j = lit_index[a] = len(exprs)
-                        exprs.append(re.escape(a).replace("\\ ", " "))
+                        exprs.append(a[3:] if a.startswith("re:") else re.escape(a).replace("\\ ", " "))
                         owner.append(-1)
                         self._lit_rules.append([])
                     self._lit_rules[j].append((i, gi))
@@ -180,8 +181,10 @@ class PrefilterEngine:
             found[i] = found.get(i, 0) + 1
         return {i for i, k in found.items() if k >= groups[i]}, gates
 
-    def scan(self, text: str) -> list[Hit]:
+    def scan(self, text: str, skip: frozenset[int] | set[int] = frozenset()) -> list[Hit]:
+        """Hits in ``text``; rules in ``skip`` are not run (already matched in another view)."""
         rules, gates = self.candidates(text)
+        rules -= skip
         out: list[Hit] = [(self.n_rules + g, -1, -1) for g in sorted(gates)]
         if not rules:
             return out

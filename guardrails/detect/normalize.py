@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
 import re
 import unicodedata
@@ -64,67 +65,109 @@ def _fold_char(ch: str) -> str:
     return s
 
 
-@dataclass(frozen=True, slots=True)
 class Normalized:
-    """Normalized text plus the map back to the original (``offs[i]`` = original index of
-    normalized character ``i``; None means identity)."""
+    """Normalized text plus the map back to the original.
 
-    text: str
-    original_length: int
-    offs: array | None = None  # type: ignore[type-arg]
-    invisible: int = 0
-    confusable: int = 0
-    tag_text: str = ""
-    tag_span: tuple[int, int] | None = None
+    Two steps are mapped: per-character folding (``offs[i]`` = original index of the folded
+    character ``i``; None for ASCII input, where folding keeps positions) and whitespace
+    collapsing, whose map is rebuilt only when a span is asked for (the common no-finding case
+    never pays for it)."""
+
+    __slots__ = (
+        "_pre",
+        "_runs",
+        "confusable",
+        "invisible",
+        "offs",
+        "original_length",
+        "tag_span",
+        "tag_text",
+        "text",
+    )
+
+    def __init__(self, text: str, original_length: int, offs: array | None = None,  # type: ignore[type-arg]
+                 invisible: int = 0, confusable: int = 0, tag_text: str = "",
+                 tag_span: tuple[int, int] | None = None, pre: str | None = None) -> None:
+        self.text = text
+        self.original_length = original_length
+        self.offs = offs
+        self.invisible = invisible
+        self.confusable = confusable
+        self.tag_text = tag_text
+        self.tag_span = tag_span
+        self._pre = pre  # text before collapsing (None: nothing was collapsed)
+        self._runs: tuple[list[int], list[int], list[int]] | None = None
+
+    def _collapse_map(self) -> tuple[list[int], list[int], list[int]]:
+        if self._runs is None:
+            starts: list[int] = []  # collapsed index of each replaced run
+            pre_starts: list[int] = []  # its index before collapsing
+            removed: list[int] = []  # characters removed up to and including this run
+            total = 0
+            assert self._pre is not None
+            for m in _ANY_WS_RUN.finditer(self._pre):
+                a, b = m.span()
+                if b - a < 2:
+                    continue  # a lone space or newline is kept as is
+                starts.append(a - total)
+                pre_starts.append(a)
+                total += b - a - 1
+                removed.append(total)
+            self._runs = (starts, pre_starts, removed)
+        return self._runs
+
+    def _pre_index(self, i: int) -> int:
+        if self._pre is None:
+            return i
+        starts, pre_starts, removed = self._collapse_map()
+        k = bisect.bisect_right(starts, i) - 1
+        if k < 0:
+            return i
+        if i == starts[k]:
+            return pre_starts[k]
+        return i + removed[k]
+
+    def _orig_index(self, i: int) -> int:
+        j = self._pre_index(i)
+        if self.offs is None:
+            return min(j, self.original_length)
+        n = len(self.offs)
+        return int(self.offs[min(max(j, 0), n - 1)]) if n else 0
 
     def to_orig(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of ``text`` to the original text."""
-        if self.offs is None:
+        if self._pre is None and self.offs is None:
             return (start, end)
-        n = len(self.offs)
-        if n == 0:
-            return (0, 0)
-        a = self.offs[min(max(start, 0), n - 1)]
-        b = self.offs[min(max(end - 1, 0), n - 1)] + 1
+        if end <= start:
+            a = self._orig_index(start)
+            return (a, a)
+        a = self._orig_index(start)
+        b = self._orig_index(end - 1) + 1
         return (a, max(a, b))
 
 
 _ESCAPES = re.compile(r"\\[nrt]")
 _BACKSLASH = str.maketrans({"\\": " ", "\t": " ", "\r": " ", "\x0b": " ", "\x0c": " "})
-_WS_RUN = re.compile(r"\s{2,}")
+_NL_RUN = re.compile(r"[^\S\n]*\n\s*")
+_SP_RUN = re.compile(r"[^\S\n]{2,}")
+_ANY_WS_RUN = re.compile(r"\s+")
 
 
-def _collapse(text: str, offs: array | None) -> tuple[str, array | None]:  # type: ignore[type-arg]
+def _prepare(text: str) -> tuple[str, str | None]:
     """Literal escape sequences (``\\n`` in JSON/YAML dumps) and backslashes become spaces, then
-    runs of whitespace become one space (one newline if the run had one), keeping the map."""
+    each whitespace run becomes one space (one newline if it had one). Returns (collapsed text,
+    text before collapsing or None if nothing collapsed)."""
     if "\\" in text:
         text = _ESCAPES.sub("  ", text)
     text = text.translate(_BACKSLASH)
-    runs = _WS_RUN.finditer(text)
-    first = next(runs, None)
-    if first is None:
-        return text, offs
-    parts: list[str] = []
-    new: array = array("l")  # type: ignore[type-arg]
-    pos = 0
-    m: re.Match[str] | None = first
-    while m is not None:
-        a, b = m.span()
-        parts.append(text[pos:a])
-        new.extend(range(pos, a) if offs is None else offs[pos:a])
-        parts.append("\n" if "\n" in m.group() else " ")
-        new.append(a if offs is None else offs[a])
-        pos = b
-        m = next(runs, None)
-    parts.append(text[pos:])
-    new.extend(range(pos, len(text)) if offs is None else offs[pos:])
-    return "".join(parts), new
+    out = _SP_RUN.sub(" ", _NL_RUN.sub("\n", text))
+    return out, (None if len(out) == len(text) else text)
 
 
 def normalize(text: str) -> Normalized:
     if text.isascii():
-        t, o = _collapse(text.lower(), None)
-        return Normalized(t, len(text), o)
+        t, pre = _prepare(text.lower())
+        return Normalized(t, len(text), None, pre=pre)
     parts: list[str] = []
     offs: array = array("l")  # type: ignore[type-arg]
     pos = 0
@@ -158,8 +201,8 @@ def normalize(text: str) -> Normalized:
             tag_text = "".join(chr(ord(c) - 0xE0000) for c in tm.group()[:MAX_PAYLOAD_CHARS]
                                if 0x20 <= ord(c) - 0xE0000 < 0x7F)
             tag_span = tm.span()
-    t, o = _collapse("".join(parts), offs)
-    return Normalized(t, len(text), o, invisible, confusable, tag_text, tag_span)
+    t, pre = _prepare("".join(parts))
+    return Normalized(t, len(text), offs, invisible, confusable, tag_text, tag_span, pre)
 
 
 # ---------------------------------------------------------------- views (same coordinates)
@@ -194,9 +237,6 @@ def reversed_lines(norm: str) -> tuple[str, Callable[[int, int], tuple[int, int]
         p += len(line) + 1
 
     def back(a: int, b: int) -> tuple[int, int]:
-        # find the line of a (binary search on starts)
-        import bisect
-
         k = bisect.bisect_right(starts, a) - 1
         ls = starts[k]
         le = starts[k + 1] - 1 if k + 1 < len(starts) else len(norm)
