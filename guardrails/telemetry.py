@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 
 from .verdict import Finding, Verdict
 
@@ -109,7 +109,14 @@ _MAX_REASON = 512
 
 def span_name(kind: object) -> str:
     """``guardrails.check {kind}``, e.g. ``guardrails.check tool_call``."""
-    return f"{SPAN_NAME_PREFIX} {kind}"
+    k = _str(kind, "unknown")
+    return _SPAN_NAMES.get(k) or f"{SPAN_NAME_PREFIX} {k}"
+
+
+def _names() -> dict[str, str]:
+    from .events import EventKind
+
+    return {k.value: f"{SPAN_NAME_PREFIX} {k.value}" for k in EventKind}
 
 
 def _str(value: object, default: str = "") -> str:
@@ -121,6 +128,9 @@ def _str(value: object, default: str = "") -> str:
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SPAN_NAMES = _names()
 
 
 class Telemetry:
@@ -159,7 +169,7 @@ class Telemetry:
         """Open the check span as a child of the current span (the framework's step)."""
         try:
             kind = _str(getattr(event, "kind", None), "unknown")
-            span = self._tracer.start_span(span_name(kind), kind=SpanKind.INTERNAL)
+            span = self._tracer.start_span(_SPAN_NAMES.get(kind) or span_name(kind))  # kind INTERNAL
             if not span.is_recording():
                 return span
             attrs: dict[str, Any] = {
