@@ -86,11 +86,13 @@ _ACTION = {"allow": Action.ALLOW, "review": Action.REVIEW, "block": Action.BLOCK
 
 # ------------------------------------------------------------------------------ normalization
 _WS = re.compile(r"\s+")
+# (applied to normalized text, where whitespace is already collapsed to single spaces)
 _OBFUSCATED_AT = re.compile(
-    r"\s*[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]\s*|\s+at\s+(?=[a-z0-9-]+\s*(?:[\[\(\{<]\s*)?(?:dot|\.))"
+    r" ?[\[\(\{<] ?(?:at|@) ?[\]\)\}>] ?| at (?=[a-z0-9-]+ ?(?:[\[\(\{<] ?)?(?:dot|\.))"
 )
-_OBFUSCATED_DOT = re.compile(r"\s*[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]\s*|\s+dot\s+")
+_OBFUSCATED_DOT = re.compile(r" ?[\[\(\{<] ?(?:dot|\.) ?[\]\)\}>] ?| dot ")
 _NON_ALNUM = re.compile(r"[^0-9a-z@]+")
+_OBFUSCATION_CUE = re.compile(r"[\[\(\{<] ?(?:at|dot|@|\.) ?[\]\)\}>]|\s(?:at|dot)\s")
 
 
 def normalize_text(s: str) -> str:
@@ -104,7 +106,7 @@ def normalize_text(s: str) -> str:
 
 def _deobfuscate(s: str) -> str:
     """``bob [at] example [dot] com`` -> ``bob@example.com`` (on normalized text)."""
-    if "at" not in s and "dot" not in s and "[" not in s and "(" not in s:
+    if _OBFUSCATION_CUE.search(s) is None:
         return s
     s = _OBFUSCATED_AT.sub("@", s)
     return _OBFUSCATED_DOT.sub(".", s)
