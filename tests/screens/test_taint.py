@@ -12,7 +12,7 @@ from guardrails import Action, Event, Guard, Manifest
 from guardrails.events import EventKind
 from guardrails.screens.base import CheckContext
 from guardrails.screens.taint import TaintScreen, extract_values
-from guardrails.verdict import Finding
+from guardrails.verdict import Finding, Verdict
 
 ATTACKER_IBAN = "XY1234567890123456789012"
 TRIGGER = re.compile(r"ignore (?:all )?previous instructions|important message from me", re.I)
@@ -57,11 +57,11 @@ def result(g: Guard, text: str, tool: str = "read_file", run: str = "r") -> None
     g.check(Event.tool_result(agent="a", run_id=run, tool=tool, content=text))
 
 
-def call(g: Guard, tool: str, args: Any, run: str = "r"):
+def call(g: Guard, tool: str, args: Any, run: str = "r") -> Verdict:
     return g.check(Event.tool_call(agent="a", run_id=run, tool=tool, args=args))
 
 
-def taint(v) -> list[Finding]:
+def taint(v: Verdict) -> list[Finding]:
     return [f for f in v.findings if f.screen == "taint"]
 
 
@@ -214,7 +214,9 @@ def test_settings_override_and_disable() -> None:
 
 
 def test_auto_defaults_are_sensible() -> None:
-    t = Manifest.from_dict({"version": 1, "agents": {"a": {}}}).agent("a").taint  # type: ignore[union-attr]
+    p = Manifest.from_dict({"version": 1, "agents": {"a": {}}}).agent("a")
+    assert p is not None
+    t = p.taint
     assert (t.default, t.flagged, t.injected, t.unseen) == ("allow", "block", "review", "allow")
 
 

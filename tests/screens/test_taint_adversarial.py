@@ -4,6 +4,8 @@ look-alike characters to dodge provenance matching; huge, deep and wide argument
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from .test_taint import call, guard, result, user
 ADDR = "eve.attacker-77@evil.example"
 
 
-def _blocked_after(content: str, args: dict[str, object], tool: str = "send_email") -> Action:
+def _blocked_after(content: str, args: Mapping[str, Any], tool: str = "send_email") -> Action:
     g = guard()
     user(g, "summarize my unread mail")
     result(g, content)
