@@ -650,6 +650,11 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         with self._lock:
             self._tool_calls.pop(run_id, None)
 
+    def on_llm_error(self, error: BaseException, *, run_id: Any, parent_run_id: Any = None,
+                     **kwargs: Any) -> None:
+        with self._lock:
+            self._tool_calls.pop(run_id, None)
+
 
 def _parse_input(input_str: str) -> Any:
     try:

@@ -51,7 +51,8 @@ async def test_denied_tool_never_runs_async_loop(tools: Tools) -> None:
     assert tools.ran == []
 
 
-def test_create_react_agent_loop(tools: Tools) -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_create_react_agent_loop(tools: Tools, mode: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from langgraph.prebuilt import create_react_agent
@@ -59,7 +60,10 @@ def test_create_react_agent_loop(tools: Tools) -> None:
         a = create_react_agent(ScriptedChatModel(brain=replay([call("delete_account", user="x"),
                                                                AIMessage("d")])), tools.all)
     with pytest.raises(Blocked):
-        a.invoke({"messages": [HumanMessage("x")]}, cfg(make_guard()))
+        if mode == "sync":
+            a.invoke({"messages": [HumanMessage("x")]}, cfg(make_guard()))
+        else:
+            await a.ainvoke({"messages": [HumanMessage("x")]}, cfg(make_guard()))
     assert tools.ran == []
 
 
