@@ -290,7 +290,7 @@ def test_screen_failure_fails_closed() -> None:
             return None
 
     m = manifest()
-    g = Guard(m, state=BrokenStore(), screens=[TaintScreen(m)])  # type: ignore[arg-type]
+    g = Guard(m, state=BrokenStore(), screens=[TaintScreen(m)])
     v = g.check(Event.tool_call(agent="a", run_id="r", tool="send_email", args={"to": "x@y.example"}))
     assert v.action == Action.BLOCK and "screen.error" in v.categories
 
