@@ -32,6 +32,8 @@ def register(sub: Any, eval_sub: Any) -> None:
     p.add_argument("--agent", "-a", default=None,
                    help="agent of the manifest to replay as (default: the only agent, or the suite)")
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the scores as JSON")
+    p.add_argument("--final-answer", choices=["skip", "check"], default="skip",
+                   help="final_answer steps: skip them (default) or check them as output events")
     p.add_argument("--limit", type=int, default=None, help="replay only the first N records")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the overall table")
     p.set_defaults(func=run)
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         def guard_for(rec: Mapping[str, Any]) -> Guard:
             return Guard(manifest)
 
-    report = evaluate(records, guard_for, agent=agent, progress=True)
+    report = evaluate(records, guard_for, agent=agent, progress=True,
+                      final_answer=args.final_answer == "check")
     if args.quiet:
         text = report.tables().split("\n\n## by suite")[0]
     else:

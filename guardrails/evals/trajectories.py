@@ -123,8 +123,9 @@ def _args(raw: Any) -> Mapping[str, Any] | str:
 
 
 def replay(guard: Guard, rec: Mapping[str, Any], *, agent: str = AUTO_AGENT, run_id: str | None = None,
-           input_metadata: Mapping[str, Any] | None = None) -> RunResult:
-    """Replay one record through ``guard`` in its own run and score it."""
+           input_metadata: Mapping[str, Any] | None = None, final_answer: bool = False) -> RunResult:
+    """Replay one record through ``guard`` in its own run and score it. ``final_answer=True``
+    also checks ``final_answer`` steps as ``output`` events (skipped by default)."""
     rid = run_id or f"traj:{rec.get('id', '')}"
     steps: list[StepResult] = []
     first_attack: int | None = None
@@ -157,7 +158,15 @@ def replay(guard: Guard, rec: Mapping[str, Any], *, agent: str = AUTO_AGENT, run
             v = guard.check(Event.tool_result(agent=agent, run_id=rid, tool=tool or "tool",
                                               content=text))
             record("tool_result", "injected" if _truthy(step, "injected") else "clean", tool, v)
-        # final_answer and unknown step types are skipped: only tool calls are checked here
+        elif typ == "final_answer" and final_answer:
+            label = str(step.get("label") or "legit")
+            if label == "attack" and first_attack is None:
+                first_attack = len(steps)
+            content = step.get("content")
+            text = content if isinstance(content, str) else json.dumps(content, default=str)
+            v = guard.check(Event.output(agent=agent, run_id=rid, content=text))
+            record("output", label, "", v)
+        # unknown step types (and final answers unless asked for) are skipped
     label = str(rec.get("label"))
     window = len(steps) if (label != "attack" or first_attack is None) else first_attack + 1
     stopped_at = next((s.index for s in steps[:window] if s.action >= Action.REVIEW), None)
@@ -289,6 +298,7 @@ def evaluate(
     agent: str = AUTO_AGENT,
     progress: bool = False,
     input_metadata: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] | None = None,
+    final_answer: bool = False,
 ) -> Report:
     """Replay every record with the guard ``guard_for(record)`` returns."""
     from .common import Progress
@@ -298,7 +308,8 @@ def evaluate(
     for i, rec in enumerate(records):
         validate_record(rec, f"record {i + 1} ({rec.get('id', '?')})")
         meta = input_metadata(rec) if input_metadata is not None else None
-        report.runs.append(replay(guard_for(rec), rec, agent=agent, input_metadata=meta))
+        report.runs.append(replay(guard_for(rec), rec, agent=agent, input_metadata=meta,
+                                  final_answer=final_answer))
         if bar is not None:
             bar.update()
     if bar is not None:

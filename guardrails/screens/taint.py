@@ -588,7 +588,7 @@ class TaintScreen:
 
     name = "taint"
     kinds = frozenset({EventKind.TOOL_CALL, EventKind.INPUT, EventKind.TOOL_RESULT,
-                       EventKind.MESSAGE})
+                       EventKind.MESSAGE, EventKind.OUTPUT})
 
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
@@ -660,6 +660,9 @@ class TaintScreen:
 
     # -------------------------------------------------------------- check
     def __call__(self, event: Event, ctx: CheckContext) -> Sequence[Finding]:
+        if event.kind is EventKind.OUTPUT or (
+                event.kind is EventKind.MESSAGE and event.direction is Direction.SEND):
+            return self._check_text_out(event, ctx)
         if event.kind is not EventKind.TOOL_CALL or event.tool is None:
             return ()
         policy = ctx.policy
@@ -813,6 +816,42 @@ class TaintScreen:
             reason=f"argument {arg!r} of {tool!r}: a {kind} value that {what}{src}",
             details=details,
         )
+
+    def _check_text_out(self, event: Event, ctx: CheckContext) -> Sequence[Finding]:
+        """Text the agent sends out (final answer, message to a peer): a sink value (link,
+        address, IBAN) that comes only from flagged instructions is the attacker's payload
+        (a phishing link, a markdown image that exfiltrates data)."""
+        policy = ctx.policy
+        if policy is None or not policy.taint.enabled or not event.content:
+            return ()
+        settings = policy.taint
+        text = ctx.content if ctx.content is not None else event.content
+        try:
+            values = [v for v in extract_values({"content": text}, min_length=settings.min_length)
+                      if v.kind in settings.sinks]
+            if not values:
+                return ()
+            pieces = self.pieces(event, ctx)
+            if not any(p.injected for p in pieces):
+                return ()
+            budget = _Budget(_MAX_MATCH_CHARS)
+            kinds: dict[str, Piece | None] = {}
+            for v in values:
+                prov, where = self._provenance(v, pieces, settings.min_length, True, budget)
+                if prov == "flagged":
+                    kinds.setdefault(v.kind, where)
+        except (OverflowError, RecursionError) as exc:
+            return [Finding(screen=self.name, category="taint.untraceable", action=Action.REVIEW,
+                            rule="taint.limits", reason=f"{event.kind.value} could not be traced: {exc}")]
+        where_s = event.kind.value if event.kind is EventKind.OUTPUT else f"message to {event.peer!r}"
+        return [Finding(
+            screen=self.name, category="taint.flagged_output", action=_ACTION[settings.flagged],
+            score=0.9, rule=f"taint.flagged.{kind}",
+            reason=f"the {where_s} carries a {kind} value that appears only inside text the injection "
+                   f"screen flagged as instructions" + (f" ({w.source} #{w.seq})" if w else ""),
+            details={"safe.kind": kind, "safe.provenance": "flagged",
+                     **({"safe.source": w.source} if w else {})},
+        ) for kind, w in sorted(kinds.items())]
 
     def _check_follow(self, tool: str, pieces: Sequence[Piece], settings: TaintSettings) -> Finding | None:
         """A call whose tool the flagged instructions name and the user's request does not: the

@@ -173,3 +173,13 @@ def test_cli_with_manifest_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
     assert main(["eval", "trajectories", str(bad)]) == 1
+
+
+def test_final_answer_checked_only_when_asked() -> None:
+    rec = attack()
+    rec["steps"] = [s for s in rec["steps"] if s.get("label") != "attack"]
+    rec["steps"][-1]["label"] = "attack"  # an attack that is only what the agent says
+    skipped = replay(auto_guard(rec), rec)
+    assert all(s.kind != "output" for s in skipped.steps) and skipped.first_attack is None
+    checked = replay(auto_guard(rec), rec, final_answer=True)
+    assert checked.steps[-1].kind == "output" and checked.first_attack == len(checked.steps) - 1
