@@ -18,6 +18,9 @@ What each Strands hook does (strands-agents >= 1.x hook API):
   by a redacted copy, or by an error result when blocked.
 - ``MessageAddedEvent``: an assistant message with text and no tool call is the answer; it is
   screened as output and redacted (or withheld) in place, before the caller reads it.
+- Swarm hand-offs: the ``handoff_to_agent`` tool call is checked as a tool call (list it in the
+  agent's manifest tools, e.g. with ``args: {agent_name: {one_of: [billing]}, ...}``) *and* as a
+  peer message send (sender) / receive (target) with the hand-off text; a denial cancels it.
 - ``BeforeNodeCallEvent`` (Graph / Swarm, pass the provider in ``hooks=`` of the orchestrator):
   the hand-off from the node(s) that ran before to this node is checked as a peer message in
   both directions (``peers.send`` of the sender, ``peers.receive`` of the receiver, injection in
@@ -41,9 +44,10 @@ from guardrails.events import Direction, Event
 from guardrails.guard import Guard
 from guardrails.verdict import Action, Finding, Verdict
 
-__all__ = ["RUN_ID_KEY", "GuardrailsHooks"]
+__all__ = ["RUN_ID_KEY", "SWARM_HANDOFF", "GuardrailsHooks"]
 
 RUN_ID_KEY = "perimeter_run_id"
+SWARM_HANDOFF = "handoff_to_agent"  # the tool Strands' Swarm gives each agent
 
 
 def _hooks() -> Any:
@@ -170,10 +174,33 @@ class GuardrailsHooks:
         if not v.allowed:
             event.cancel_tool = self._deny(f"the call to {tool!r}", v)
             return
+        if tool == SWARM_HANDOFF and isinstance(args, Mapping):
+            denial = self._check_handoff(name, run, args)
+            if denial is not None:
+                event.cancel_tool = denial
+                return
         if v.args is not None:
             new_use = dict(tool_use)
             new_use["input"] = dict(v.args)
             event.tool_use = new_use
+
+    def _check_handoff(self, sender: str, run: str, args: Mapping[str, Any]) -> str | None:
+        """A Swarm hand-off is a message from ``sender`` to the named agent: check both sides."""
+        target_id = args.get("agent_name")
+        if not isinstance(target_id, str) or not target_id:
+            return None  # Swarm itself rejects it; nothing is handed over
+        target = self.nodes.get(target_id, target_id)
+        text = _text_of(args.get("message") or "")
+        if args.get("context"):
+            text += "\n" + _text_of(args["context"])
+        for ev in (Event.message(agent=sender, run_id=run, content=text, peer=target,
+                                 direction=Direction.SEND),
+                   Event.message(agent=target, run_id=run, content=text, peer=sender,
+                                 direction=Direction.RECEIVE)):
+            v = _safe_check(self.guard, ev)
+            if not v.allowed:
+                return self._deny(f"the hand-off from {sender!r} to {target!r}", v)
+        return None
 
     def after_tool_call(self, event: Any) -> None:
         if getattr(event, "cancel_message", None):

@@ -182,3 +182,43 @@ def test_graph_handoff_carrying_an_injection_is_cancelled() -> None:
     with pytest.raises(RuntimeError, match="Denied by guardrails"):
         graph("Refund order AB12345678")
     assert s2.requests == []
+
+
+# --------------------------------------------------------------------------- Swarm hand-offs
+def _swarm(target: str) -> tuple[Any, Server, Server, GuardrailsHooks]:
+    import copy
+
+    from strands.multiagent import Swarm
+
+    from .bedrock_support import MANIFEST
+
+    data = copy.deepcopy(MANIFEST)
+    data["agents"]["support"]["tools"]["handoff_to_agent"] = {"args": "any"}
+    guard = make_guard(data)
+    handoff = {"toolUseId": "h1", "name": "handoff_to_agent",
+               "input": {"agent_name": target, "message": "Please refund AB12345678, 20 USD."}}
+    m1, s1 = _model([converse_stream_events("", [handoff]),
+                     converse_stream_events("Handed over.")])
+    m2, s2 = _model([converse_stream_events("Refund done.")])
+    hooks = GuardrailsHooks(guard)
+    first = Agent(name="support", model=m1, tools=[], hooks=[hooks], callback_handler=None)
+    second = Agent(name=target, model=m2, tools=[], hooks=[hooks], callback_handler=None)
+    swarm = Swarm([first, second], hooks=[hooks], max_handoffs=3, max_iterations=5,
+                  execution_timeout=60, node_timeout=30)
+    return swarm, s1, s2, hooks
+
+
+def test_swarm_handoff_to_allowed_peer() -> None:
+    swarm, s1, s2, _ = _swarm("billing")
+    swarm("Refund order AB12345678")
+    assert len(s1.requests) == 1  # support handed off after its first turn
+    assert len(s2.requests) == 1  # billing ran after the hand-off
+
+
+def test_swarm_handoff_to_undeclared_peer_is_cancelled() -> None:
+    swarm, s1, s2, hooks = _swarm("auditor")
+    swarm("Refund order AB12345678")
+    assert s2.requests == []  # the hand-off was cancelled: auditor never ran
+    r = _tool_results(s1.requests[1])["h1"]
+    assert r["status"] == "error" and "auditor" in json.dumps(r)
+    assert any("hand-off" in what for what, _ in hooks.verdicts)
