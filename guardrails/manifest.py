@@ -242,8 +242,8 @@ class TaintSettings(_Model):
     follow: UntrustedAction = Field(
         "review", description="a call whose tool is named by flagged instructions and not by the user"
     )
-    max_pieces: int = Field(256, ge=1, le=100000, description="content pieces remembered per run")
-    max_text: int = Field(32768, ge=256, description="characters of each piece kept for matching")
+    max_pieces: int = Field(128, ge=1, le=100000, description="content pieces remembered per run")
+    max_text: int = Field(16384, ge=256, description="characters of each piece kept for matching")
     on_error: OnError | None = None
     enabled: bool = True
 
