@@ -94,7 +94,7 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def _timed(records: list[dict[str, Any]]) -> tuple[float, float, float]:
+def _timed(records: list[dict[str, Any]]) -> tuple[float, float, float, float, float]:
     """Median and p99 microseconds of the taint screen per tool call and per observed output."""
     from guardrails.screens.taint import TaintScreen
 
@@ -115,12 +115,20 @@ def _timed(records: list[dict[str, Any]]) -> tuple[float, float, float]:
             if event.kind.value == "tool_result":
                 obs_t.append((time.perf_counter() - t) * 1e6)
 
+    guards: list[Guard] = []
+
     def make(rec: Mapping[str, Any]) -> Guard:
         m = auto_manifest(rec.get("agent_tools", []))
-        return Guard(m, screens=[Timed(m)])
+        guards.append(Guard(m, screens=[Timed(m)]))
+        return guards[-1]
 
     evaluate(records, make)
-    return statistics.median(call_t), percentile(call_t, 99), statistics.median(obs_t)
+    sizes = []
+    for g, rec in zip(guards, records, strict=True):
+        items = g.state.items(f"taint:agent\x1ftraj:{rec.get('id', '')}")
+        sizes.append(sum(len(str(v)) for it in items for v in it.values()))
+    return (statistics.median(call_t), percentile(call_t, 99), statistics.median(obs_t),
+            statistics.median(sizes), max(sizes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     add_report("full guard + per-task scope",
                evaluate(records, _guard_for(None), input_metadata=_scope_meta), "")
     elapsed = time.perf_counter() - t0
-    med_call, p99_call, med_obs = _timed(records)
+    med_call, p99_call, med_obs, med_mem, max_mem = _timed(records)
 
     suites = sorted({str(r.get("suite")) for r in records})
     head = ["configuration", "attacks stopped", "legit clean",
@@ -192,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         "Full guard, first stopping step (run:step:screens):",
         format_table(["where", "runs"], by_rows),
         f"Taint screen cost on this file (taint alone): median {med_call:.0f} µs per tool call "
-        f"(p99 {p99_call:.0f} µs), median {med_obs:.0f} µs to remember one tool output. "
+        f"(p99 {p99_call:.0f} µs), median {med_obs:.0f} µs to remember one tool output; run memory "
+        f"(characters stored per run) median {med_mem:,.0f}, max {max_mem:,.0f}. "
         f"All configurations above replayed in {elapsed:.0f} s.",
     ])
     print(text)
