@@ -266,9 +266,13 @@ class AwsCredentialBroker:
         if not run_id:
             raise GuardrailError("a run id is required: credentials are scoped to one run")
         key = (agent, run_id)
+        now = self._clock()
         with self._lock:
+            # expired credentials of runs nobody ended are dropped, never reused
+            for k in [k for k, c in self._cache.items() if c.expires_in(now) <= 0]:
+                del self._cache[k]
             cached = self._cache.get(key)
-            if cached is not None and cached.expires_in(self._clock()) > self._margin:
+            if cached is not None and cached.expires_in(now) > self._margin:
                 return cached
         creds = self._assume(agent, run_id)
         with self._lock:

@@ -426,3 +426,23 @@ def test_cli_policy_aws_subprocess(tmp_path: Path) -> None:
                         "--agent", "support"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Statement"][0]["Action"] == "dynamodb:GetItem"
+
+
+def test_expired_credentials_of_unended_runs_are_dropped(aws_env: None) -> None:
+    with moto.mock_aws():
+        sts = boto3.client("sts", region_name="us-east-1")
+        clock = [0.0]
+        broker = AwsCredentialBroker(_manifest(), sts_client=sts, clock=lambda: clock[0])
+        c = broker.credentials("support", "old-run")
+        clock[0] = c.expiration.timestamp() + 1
+        broker.credentials("support", "new-run")
+        assert broker.cached_runs() == (("support", "new-run"),)
+
+
+def test_importing_adapters_and_identity_loads_no_sdk() -> None:
+    code = ("import sys, guardrails.identity, guardrails.integrations.bedrock, "
+            "guardrails.integrations.strands\n"
+            "bad = [m for m in ('boto3', 'botocore', 'strands') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
