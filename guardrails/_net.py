@@ -7,6 +7,7 @@ invisible characters, several recipients in one string) is rejected rather than 
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 __all__ = ["normalize_domain", "host_of", "domain_allowed"]
@@ -22,6 +23,8 @@ def normalize_domain(d: str) -> str | None:
     if not d or len(d) > 253 or _BAD.search(d):
         return None
     d = d.rstrip(".") if d.endswith(".") and not d.endswith("..") else d
+    if not d.isascii() and unicodedata.normalize("NFKC", d) != d:
+        return None  # full-width or compatibility forms: a look-alike, not a spelling
     try:
         ascii_d = d.encode("idna").decode("ascii").lower()
     except (UnicodeError, ValueError):

@@ -57,6 +57,9 @@ def _strip_marks(s: str) -> str:
     return "".join(ch for ch in d if not unicodedata.combining(ch))
 
 
+_SEP = re.compile(r"[\s_\-\u2010-\u2015\u2212]+")
+
+
 def skeleton(s: str) -> str:
     """A comparison key that collapses case, width, invisible characters, diacritics and
     common confusables: two names with the same skeleton look alike to a human or a model."""
@@ -64,7 +67,7 @@ def skeleton(s: str) -> str:
     s = strip_invisible(s)
     s = fold_confusables(s)
     s = _strip_marks(s)
-    return s.casefold().replace("-", "_").replace(" ", "_")
+    return _SEP.sub("_", s.casefold().strip())
 
 
 def invisible_or_confusable(name: str) -> bool:

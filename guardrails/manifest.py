@@ -12,7 +12,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -359,24 +359,6 @@ class Manifest(_Model):
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
     source: str | None = Field(None, exclude=True, description="where it was loaded from")
 
-    @field_validator("agents")
-    @classmethod
-    def _names(cls, v: dict[str, AgentSpec]) -> dict[str, AgentSpec]:
-        from ._text import invisible_or_confusable
-
-        for name, spec in v.items():
-            if not name or invisible_or_confusable(name):
-                raise ValueError(f"agent name {name!r} has invisible or look-alike characters")
-            for tool in spec.tools:
-                if not tool or invisible_or_confusable(tool):
-                    raise ValueError(
-                        f"tool name {tool!r} of agent {name!r} has invisible or look-alike characters"
-                    )
-            for peer in (*spec.peers.send, *spec.peers.receive):
-                if peer not in v:
-                    raise ValueError(f"agent {name!r} names peer {peer!r}, which is not an agent")
-        return v
-
     # ------------------------------------------------------------------ resolution
     @cached_property
     def _policies(self) -> dict[str, AgentPolicy]:
@@ -515,6 +497,45 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             _lines(v, (*path, i), out)
 
 
+MAX_NODES = 200_000  # values in a manifest after alias expansion
+
+
+def _check_size(root: yaml.Node, source: str) -> None:
+    """Reject alias bombs ("billion laughs") and recursive aliases before anything walks the
+    expanded tree: count expanded values with memoization over the shared node graph."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: recursive YAML alias",
+                              source=source, line=node.start_mark.line + 1)
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+                if total > MAX_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += size(v)
+                if total > MAX_NODES:
+                    break
+        active.discard(key)
+        if total > MAX_NODES:
+            raise ConfigError(
+                f"{source}:{node.start_mark.line + 1}: manifest expands to more than {MAX_NODES} "
+                "values (YAML alias bomb?)", source=source, line=node.start_mark.line + 1)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
 def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse YAML safely; return the data and a map from key path to line number."""
     if "\x00" in text:
@@ -525,6 +546,7 @@ def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int
             node = loader.get_single_node()  # type: ignore[no-untyped-call]
             if node is None:
                 return None, {}
+            _check_size(node, source)
             lines: dict[tuple[Any, ...], int] = {}
             _lines(node, (), lines)
             data = loader.construct_document(node)  # type: ignore[no-untyped-call]
@@ -573,7 +595,39 @@ def _validate(data: Mapping[str, Any], *, source: str, lines: dict[tuple[Any, ..
         head = msgs[0] if len(msgs) == 1 else f"{len(msgs)} problems:\n  " + "\n  ".join(msgs)
         raise ConfigError(head, source=source, line=first_line, key=first_key,
                           errors=tuple(msgs)) from None
+    problems = list(_semantic_problems(m))
+    if problems:
+        msgs = []
+        for loc, msg in problems:
+            line = _line_for(loc, lines)
+            msgs.append(f"{source}:{line}: {_dotted(loc)}: {msg}" if line else f"{source}: {_dotted(loc)}: {msg}")
+        loc0 = problems[0][0]
+        head = msgs[0] if len(msgs) == 1 else f"{len(msgs)} problems:\n  " + "\n  ".join(msgs)
+        raise ConfigError(head, source=source, line=_line_for(loc0, lines), key=_dotted(loc0),
+                          errors=tuple(msgs))
     return m
+
+
+def _semantic_problems(m: Manifest) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Checks that span several keys: names that would be ambiguous, peers that do not exist."""
+    from ._text import invisible_or_confusable
+
+    for name, spec in m.agents.items():
+        if not name or invisible_or_confusable(name):
+            yield ("agents", name), "agent name has invisible, full-width or look-alike characters"
+        for tool, tp in spec.tools.items():
+            if not tool or invisible_or_confusable(tool):
+                yield ("agents", name, "tools", tool), \
+                    "tool name has invisible, full-width or look-alike characters"
+            if tp is not None and isinstance(tp.args, dict):
+                for arg in tp.args:
+                    if not arg or invisible_or_confusable(arg):
+                        yield ("agents", name, "tools", tool, "args", arg), \
+                            "argument name has invisible, full-width or look-alike characters"
+        for field in ("send", "receive"):
+            for i, peer in enumerate(getattr(spec.peers, field)):
+                if peer not in m.agents:
+                    yield ("agents", name, "peers", field, i), f"peer {peer!r} is not an agent in this manifest"
 
 
 _UNION_TAGS = {"literal['any']", "str", "function-after", "function-plain", "function-before",

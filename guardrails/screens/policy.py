@@ -222,7 +222,12 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
                     if req and k not in v:
                         out.append(("policy.arg", "arg.required", f"argument {path}.{k} is required"))
                 return
-            if props_any and not (has_str or has_num or one_of is not None):
+            constrained = has_str or has_num or one_of is not None
+            if props_any and not constrained:
+                return
+            if constrained and props is None and rule.type not in ("object", "any"):
+                out.append(("policy.arg", "arg.type",
+                            f"argument {path} must be a value or a list of values, got an object"))
                 return
             for k, x in v.items():
                 check_nested(x, f"{path}.{_fmt_key(str(k))}", out, budget)
