@@ -35,6 +35,7 @@ import base64
 import binascii
 import json
 import re
+import secrets
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -359,7 +360,8 @@ class Piece:
 
     def to_item(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "t": self.trusted, "src": self.source, "inj": self.injected,
+            "seq": self.seq, "uid": secrets.randbits(62), "t": self.trusted, "src": self.source,
+            "inj": self.injected,
             "rules": list(self.rules), "vals": sorted(self.values), "text": self.text,
             "cmp": self.compact, "fvals": sorted(self.flag_values), "ftext": self.flag_text,
             "fcmp": self.flag_compact, "stext": self.span_text, "scmp": self.span_compact,
@@ -604,7 +606,8 @@ class TaintScreen:
         """The run's remembered pieces (decoded once per change of the stored list)."""
         key = self._key(event)
         items = ctx.state.items(key)
-        sig = (len(items), int(items[-1]["seq"]) if items else 0)
+        # a random id per stored item: replicas sharing a store never reuse a stale decoding
+        sig = (len(items), int(items[-1].get("uid", items[-1]["seq"])) if items else 0)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == sig:
