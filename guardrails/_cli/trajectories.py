@@ -34,6 +34,9 @@ def register(sub: Any, eval_sub: Any) -> None:
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the scores as JSON")
     p.add_argument("--final-answer", choices=["skip", "check"], default="skip",
                    help="final_answer steps: skip them (default) or check them as output events")
+    p.add_argument("--oracle-scope", action="store_true",
+                   help="bind each run to the tools of the record's own legitimate calls (a perfect "
+                        "per-task tool filter, for comparison; uses the labels)")
     p.add_argument("--limit", type=int, default=None, help="replay only the first N records")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the overall table")
     p.set_defaults(func=run)
@@ -42,7 +45,7 @@ def register(sub: Any, eval_sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import GuardrailError
     from ..evals.common import read_jsonl, write_json
-    from ..evals.trajectories import AUTO_AGENT, auto_manifest, evaluate
+    from ..evals.trajectories import AUTO_AGENT, auto_manifest, evaluate, task_scope
     from ..guard import Guard
     from ..manifest import Manifest
 
@@ -78,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         def guard_for(rec: Mapping[str, Any]) -> Guard:
             return Guard(manifest)
 
-    report = evaluate(records, guard_for, agent=agent, progress=True,
+    def scope(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        return {"scope": task_scope(rec)} if args.oracle_scope else None
+
+    report = evaluate(records, guard_for, agent=agent, progress=True, input_metadata=scope,
                       final_answer=args.final_answer == "check")
     if args.quiet:
         text = report.tables().split("\n\n## by suite")[0]

@@ -183,3 +183,15 @@ def test_final_answer_checked_only_when_asked() -> None:
     assert all(s.kind != "output" for s in skipped.steps) and skipped.first_attack is None
     checked = replay(auto_guard(rec), rec, final_answer=True)
     assert checked.steps[-1].kind == "output" and checked.first_attack == len(checked.steps) - 1
+
+
+def test_cli_oracle_scope_stops_out_of_task_tool(tmp_path: Path) -> None:
+    rec = attack()
+    rec["steps"][1]["content"] = "Bill: 10 EUR"  # no injection text: only the scope can stop it
+    f = tmp_path / "t.jsonl"
+    f.write_text(json.dumps(rec) + "\n", encoding="utf-8")
+    out = tmp_path / "o.json"
+    assert main(["eval", "trajectories", str(f), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["overall"]["attack_stopped"] == 0.0
+    assert main(["eval", "trajectories", str(f), "--oracle-scope", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["overall"]["attack_stopped"] == 1.0
