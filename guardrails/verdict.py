@@ -60,7 +60,7 @@ class Finding:
     span: tuple[int, int] | None = None
     rule: str = ""
     reason: str = ""
-    details: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    details: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,7 +96,7 @@ class Verdict:
     action: Action = Action.ALLOW
     findings: tuple[Finding, ...] = ()
     content: str | None = None
-    args: Mapping[str, Any] | None = None
+    args: Mapping[str, Any] | None = field(default=None, hash=False)
     degraded: bool = False
     mode: Mode = "enforce"
     intended: Action | None = None

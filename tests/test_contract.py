@@ -1,0 +1,64 @@
+"""Contract tests: a cheap import, a stable public surface, the package layout."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import guardrails
+
+HEAVY = ("spacy", "presidio_analyzer", "langchain", "langchain_core", "langgraph", "boto3", "botocore",
+         "opentelemetry.sdk", "strands", "torch", "transformers", "hyperscan")
+
+
+def test_import_loads_nothing_heavy() -> None:
+    code = (
+        "import sys, json, guardrails\n"
+        "from guardrails import Guard, Manifest, Event\n"
+        "g = Guard.from_yaml('examples/perimeter.yaml')\n"
+        "g.check(Event.tool_call(agent='support', tool='get_order', args={'order_id': 'AB12345678'}))\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_public_api() -> None:
+    expected = {"Guard", "Manifest", "Event", "Verdict", "Action", "Blocked", "Finding", "EventKind",
+                "ToolCall", "ConfigError", "MissingDependency", "GuardrailError"}
+    assert expected <= set(guardrails.__all__)
+    for name in guardrails.__all__:
+        assert hasattr(guardrails, name), name
+    import inspect
+
+    public = {n for n in dir(guardrails) if not n.startswith("_")
+              and not inspect.ismodule(getattr(guardrails, n))}
+    assert public - set(guardrails.__all__) <= {"annotations"}
+
+
+def test_every_module_has_all() -> None:
+    for mod in ("guardrails.events", "guardrails.verdict", "guardrails.errors", "guardrails.manifest",
+                "guardrails.guard", "guardrails.state", "guardrails.screens.policy", "guardrails.cli"):
+        m = importlib.import_module(mod)
+        assert isinstance(getattr(m, "__all__", None), list), mod
+
+
+def test_integrations_namespace_maps_to_integrations_dir() -> None:
+    import guardrails.integrations as gi
+
+    assert gi.__file__ is not None and gi.__file__.replace("\\", "/").endswith("integrations/__init__.py")
+
+
+def test_errors_tree() -> None:
+    from guardrails.errors import Blocked, ConfigError, GuardrailError, InputError, MissingDependency
+    from guardrails.verdict import Verdict
+
+    for cls in (ConfigError, MissingDependency, InputError, Blocked):
+        assert issubclass(cls, GuardrailError)
+    e = MissingDependency("langchain", "langchain")
+    assert "agent-perimeter[langchain]" in str(e)
+    assert Blocked(Verdict()).verdict == Verdict()
