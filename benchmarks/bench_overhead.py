@@ -109,6 +109,7 @@ def variants(steps: int) -> dict[str, Callable[[], Any]]:
 
     return {
         "baseline": loop(),
+        "middleware, no screens": loop([GuardrailsMiddleware(Guard(manifest, screens=[]), agent="support")]),
         "middleware": loop([GuardrailsMiddleware(Guard(manifest), agent="support")]),
         "+otel no-op": loop([GuardrailsMiddleware(Guard(manifest, telemetry=Telemetry()), agent="support")]),
         "+otel sdk": loop([GuardrailsMiddleware(
@@ -118,13 +119,19 @@ def variants(steps: int) -> dict[str, Callable[[], Any]]:
     }
 
 
-def measure(fn: Callable[[], Any], runs: int) -> list[float]:
-    fn()  # warm up (imports, compiled rules, graph caches)
-    out = []
+def measure(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Interleaved rounds (every variant once per round) so load on the machine hits all variants
+    alike; returns (cpu seconds, wall seconds) samples per variant. CPU time is process time (all
+    threads), which is far less sensitive to other processes than wall time."""
+    for fn in fns.values():
+        fn()  # warm up (imports, compiled rules, graph caches)
+    out: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in fns}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
+        for name, fn in fns.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            out[name][0].append(time.process_time() - c0)
+            out[name][1].append(time.perf_counter() - w0)
     return out
 
 
@@ -180,28 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     screens = sorted(s.name for s in Guard(Manifest.from_dict(MANIFEST)).screens)
-    results: dict[str, float] = {}
-    spread: dict[str, tuple[float, float]] = {}
-    for name, fn in variants(args.steps).items():
-        samples = measure(fn, args.runs)
-        results[name] = statistics.median(samples) / args.steps
-        spread[name] = (min(samples) / args.steps, max(samples) / args.steps)
-    base = results["baseline"]
+    samples = measure(variants(args.steps), args.runs)
+    cpu = {k: statistics.median(v[0]) / args.steps for k, v in samples.items()}
+    wall = {k: statistics.median(v[1]) / args.steps for k, v in samples.items()}
+    base = cpu["baseline"]
     lines = [
         SECTION,
         "",
         f"`benchmarks/bench_overhead.py` — a real `create_agent` loop with a scripted model, {args.steps} "
-        f"steps per run (model turn + one tool call with a 1.5 KB result), median of {args.runs} runs, "
-        f"per step. Screens: {', '.join(screens)}. Python {platform.python_version()}, "
-        f"{platform.machine()}, 2 cores.",
+        f"steps per run (model turn + one tool call with a 1.5 KB result, then the answer), "
+        f"{args.runs} interleaved rounds, median per step. CPU = process time of all threads (robust "
+        f"to other load on the machine); wall time for reference. Screens: {', '.join(screens)}. "
+        f"Python {platform.python_version()}, {platform.machine()}, 2 cores.",
         "",
-        "| variant | ms / step (median) | min–max | overhead vs baseline |",
+        "| variant | CPU ms / step | overhead vs baseline (CPU) | wall ms / step |",
         "|---|---:|---:|---:|",
     ]
-    for name, v in results.items():
-        lo, hi = spread[name]
-        over = "—" if name == "baseline" else f"+{(v - base) * 1e3:.2f} ms ({(v / base - 1) * 100:+.0f}%)"
-        lines.append(f"| {name} | {v * 1e3:.2f} | {lo * 1e3:.2f}–{hi * 1e3:.2f} | {over} |")
+    for name in cpu:
+        over = ("—" if name == "baseline"
+                else f"+{(cpu[name] - base) * 1e3:.2f} ms ({(cpu[name] / base - 1) * 100:+.0f}%)")
+        lines.append(f"| {name} | {cpu[name] * 1e3:.2f} | {over} | {wall[name] * 1e3:.2f} |")
     lines += [
         "",
         "Guard alone, µs per `check` (median of 5×2000): telemetry off vs. `Telemetry()` with no "

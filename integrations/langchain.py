@@ -11,12 +11,14 @@ Adding Perimeter to an agent::
 
 **GuardrailsMiddleware** (for ``langchain.agents.create_agent``):
 
-* before each model call it screens the messages that are new since the agent's last model turn:
-  user input as ``input`` events, ``ToolMessage`` as ``tool_result`` events (unless
-  ``wrap_tool_call`` already screened it), ``AIMessage(name=<other agent>)`` as ``message``
-  receive events;
-* after the model answers it checks every planned tool call (handoffs ``transfer_to_<agent>`` also
-  as ``message`` send/receive events) and screens a final answer as an ``output`` event;
+* around each model call (``wrap_model_call``; no extra graph nodes per step) it first screens the
+  messages that are new since the agent's last model turn: user input as ``input`` events,
+  ``ToolMessage`` as ``tool_result`` events (unless ``wrap_tool_call`` already screened it),
+  ``AIMessage(name=<other agent>)`` as ``message`` receive events; the model sees the rewritten
+  messages and the state is updated with them;
+* when the model answers it checks every planned tool call (handoffs ``transfer_to_<agent>`` also
+  as ``message`` send/receive events) and screens a final answer as an ``output`` event before the
+  answer is written to the state, so an unredacted answer never reaches a checkpoint;
 * in ``wrap_tool_call`` it checks the call again before it runs (the verdict from ``after_model``
   is reused when the call is unchanged, so limits are counted once) and screens the result;
 * it enforces the verdict: REDACT swaps the content (tool result, peer message, final answer);
@@ -62,10 +64,11 @@ from .langgraph import (
 )
 
 try:
-    from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
-    from langchain.agents.middleware.types import PrivateStateAttr
+    from langchain.agents.middleware import AgentMiddleware, AgentState
+    from langchain.agents.middleware.types import ExtendedModelResponse, ModelResponse, PrivateStateAttr
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+    from langgraph.types import Command
     from typing_extensions import NotRequired
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise MissingDependency("langchain", "langchain") from exc
@@ -276,7 +279,10 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
     async def abefore_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         return self.before_agent(state, runtime)
 
-    # ------------------------------------------------------------------ before_model: screen inputs
+    # ------------------------------------------------------------------ wrap_model_call
+    # Inputs are screened and the model's answer checked inside the model call itself, so no extra
+    # graph nodes run per step and an unredacted answer never reaches the graph state (or a
+    # checkpoint): the redacted one is what gets written.
     def _new_messages(self, messages: Sequence[Any], agent: str) -> list[Any]:
         start = 0
         for i in range(len(messages) - 1, -1, -1):
@@ -296,28 +302,12 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
                 return ev
         return Event.input(agent=agent, run_id=run_id, content=message_text(m.content))
 
-    def _plan_inputs(self, state: Any) -> tuple[list[tuple[Any, Event]], str, str]:
+    def _model_context(self, request: Any) -> tuple[str, str, list[tuple[Any, Event]]]:
         config = self._config()
         agent = self._agent_for(config)
-        run_id = self._run_for(config, state)
-        msgs = self._new_messages(list(state.get("messages") or ()), agent)
-        return [(m, self._content_event(m, agent, run_id)) for m in msgs], agent, run_id
-
-    def _apply_inputs(self, pairs: list[tuple[Any, Event, Verdict]]) -> dict[str, Any] | None:
-        updates: list[BaseMessage] = []
-        for m, ev, v in pairs:
-            if _is_blocking(v):
-                if self.on_block == "raise":
-                    raise Blocked(v)
-                if ev.kind is EventKind.INPUT:
-                    refusal = AIMessage(content=_refusal(v, "this request"), name=ev.agent or None)
-                    _mark(refusal, v)
-                    return {"messages": [*updates, refusal], "jump_to": "end"}
-                what = "a tool result" if ev.kind is EventKind.TOOL_RESULT else "a message from another agent"
-                updates.append(self._replace(m, _withheld(v, what), v))
-            elif v.action == Action.REDACT and v.content is not None:
-                updates.append(self._replace(m, v.content, v))
-        return {"messages": updates} if updates else None
+        run_id = self._run_for(config, getattr(request, "state", None))
+        msgs = self._new_messages(list(request.messages or ()), agent)
+        return agent, run_id, [(m, self._content_event(m, agent, run_id)) for m in msgs]
 
     @staticmethod
     def _replace(m: Any, content: str, v: Verdict) -> Any:
@@ -325,18 +315,33 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         _mark(new, v)
         return new
 
-    @hook_config(can_jump_to=["end"])
-    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        planned, _, _ = self._plan_inputs(state)
-        return self._apply_inputs([(m, ev, check_safely(self.guard, [ev])) for m, ev in planned])
+    def _inputs(self, pairs: list[tuple[Any, Event, Verdict]],
+                agent: str) -> tuple[list[Any], AIMessage | None]:
+        """Rewritten input messages (same ids, so they replace the originals in the state) and,
+        when the user's input is blocked, the refusal that ends the run instead of the model."""
+        updates: list[Any] = []
+        for m, ev, v in pairs:
+            if _is_blocking(v):
+                if self.on_block == "raise":
+                    raise Blocked(v)
+                if ev.kind is EventKind.INPUT:
+                    refusal = AIMessage(content=_refusal(v, "this request"), name=agent or None)
+                    _mark(refusal, v)
+                    return updates, refusal
+                what = "a tool result" if ev.kind is EventKind.TOOL_RESULT else "a message from another agent"
+                updates.append(self._replace(m, _withheld(v, what), v))
+            elif v.action == Action.REDACT and v.content is not None:
+                updates.append(self._replace(m, v.content, v))
+        return updates, None
 
-    @hook_config(can_jump_to=["end"])
-    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        planned, _, _ = self._plan_inputs(state)
-        return self._apply_inputs([(m, ev, await acheck_safely(self.guard, [ev]))
-                                   for m, ev in planned])
+    @staticmethod
+    def _swap(request: Any, updates: list[Any]) -> Any:
+        if not updates:
+            return request
+        by_id = {u.id: u for u in updates if u.id is not None}
+        messages = [by_id.get(m.id, m) if m.id is not None else m for m in request.messages]
+        return request.override(messages=messages)
 
-    # ------------------------------------------------------------------ after_model: plans + answer
     def _call_key(self, run_id: str, agent: str, call: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
         return (run_id, agent, str(call.get("id") or ""), str(call.get("name")), _args_key(call.get("args")))
 
@@ -344,62 +349,98 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         return tool_call_events(agent=agent, run_id=run_id, tool=str(call.get("name")),
                                 args=call.get("args"), call_id=call.get("id"))
 
-    def _last_ai(self, state: Any) -> Any:
-        msgs = state.get("messages") or ()
-        return msgs[-1] if msgs and isinstance(msgs[-1], AIMessage) else None
+    @staticmethod
+    def _unpack(response: Any) -> tuple[Any, Any]:
+        """(ModelResponse, command or None) from what a model-call handler returned."""
+        if isinstance(response, AIMessage):
+            return ModelResponse(result=[response]), None
+        if isinstance(response, ExtendedModelResponse):
+            return response.model_response, response.command
+        return response, None
 
-    def _after(self, last: Any, agent: str, run_id: str,
-               verdicts: list[Verdict], answer: Verdict | None) -> dict[str, Any] | None:
-        if last.tool_calls:
+    @staticmethod
+    def _answer_index(resp: Any) -> int | None:
+        result = getattr(resp, "result", None) or []
+        for i in range(len(result) - 1, -1, -1):
+            if isinstance(result[i], AIMessage):
+                return i
+        return None
+
+    def _pack(self, resp: Any, command: Any, updates: list[Any]) -> Any:
+        if not updates and command is None:
+            return resp
+        if updates:
+            if command is None:
+                command = Command(update={"messages": updates})
+            elif isinstance(command.update, Mapping):
+                old = command.update.get("messages") or []
+                command = Command(update={**command.update, "messages": [*old, *updates]},
+                                  goto=command.goto, graph=command.graph, resume=command.resume)
+            else:
+                # another middleware's non-mapping update cannot be merged: the model already saw
+                # the rewritten messages; the state keeps the originals (documented limitation)
+                return ExtendedModelResponse(model_response=resp, command=command)
+        return ExtendedModelResponse(model_response=resp, command=command)
+
+    def _finish_answer(self, resp: Any, agent: str, run_id: str, verdicts: list[Verdict],
+                       answer: Verdict | None, idx: int | None) -> None:
+        if verdicts:
             blocked = [v for v in verdicts if v.action == Action.BLOCK]
             if blocked and self.on_block == "raise":
                 raise Blocked(Verdict.merge(blocked))
-            return None  # wrap_tool_call enforces each call before it runs
-        if answer is None:
-            return None
+            return  # wrap_tool_call enforces each call before it runs
+        if answer is None or idx is None:
+            return
+        msg = resp.result[idx]
         if _is_blocking(answer):
             if self.on_block == "raise":
                 raise Blocked(answer)
-            return {"messages": [self._replace(last, _withheld(answer, "the answer"), answer)]}
-        if answer.action == Action.REDACT and answer.content is not None:
-            return {"messages": [self._replace(last, answer.content, answer)]}
-        return None
+            resp.result[idx] = self._replace(msg, _withheld(answer, "the answer"), answer)
+        elif answer.action == Action.REDACT and answer.content is not None:
+            resp.result[idx] = self._replace(msg, answer.content, answer)
 
-    def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        last = self._last_ai(state)
-        if last is None:
-            return None
-        config = self._config()
-        agent, run_id = self._agent_for(config), self._run_for(config, state)
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        agent, run_id, planned = self._model_context(request)
+        updates, refusal = self._inputs([(m, ev, check_safely(self.guard, [ev])) for m, ev in planned], agent)
+        if refusal is not None:
+            return self._pack(ModelResponse(result=[refusal]), None, updates)
+        resp, command = self._unpack(handler(self._swap(request, updates)))
+        idx = self._answer_index(resp)
+        msg = resp.result[idx] if idx is not None else None
         verdicts: list[Verdict] = []
         answer: Verdict | None = None
-        if last.tool_calls:
-            for call in last.tool_calls:
+        if msg is not None and msg.tool_calls:
+            for call in msg.tool_calls:
                 v = check_safely(self.guard, self._call_events(agent, run_id, call))
                 self._cache.put(self._call_key(run_id, agent, call), v)
                 verdicts.append(v)
-        else:
+        elif msg is not None:
             answer = check_safely(self.guard, [Event.output(agent=agent, run_id=run_id,
-                                                            content=message_text(last.content))])
-        return self._after(last, agent, run_id, verdicts, answer)
+                                                            content=message_text(msg.content))])
+        self._finish_answer(resp, agent, run_id, verdicts, answer, idx)
+        return self._pack(resp, command, updates)
 
-    async def aafter_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        last = self._last_ai(state)
-        if last is None:
-            return None
-        config = self._config()
-        agent, run_id = self._agent_for(config), self._run_for(config, state)
+    async def awrap_model_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        agent, run_id, planned = self._model_context(request)
+        updates, refusal = self._inputs([(m, ev, await acheck_safely(self.guard, [ev]))
+                                         for m, ev in planned], agent)
+        if refusal is not None:
+            return self._pack(ModelResponse(result=[refusal]), None, updates)
+        resp, command = self._unpack(await handler(self._swap(request, updates)))
+        idx = self._answer_index(resp)
+        msg = resp.result[idx] if idx is not None else None
         verdicts: list[Verdict] = []
         answer: Verdict | None = None
-        if last.tool_calls:
-            for call in last.tool_calls:
+        if msg is not None and msg.tool_calls:
+            for call in msg.tool_calls:
                 v = await acheck_safely(self.guard, self._call_events(agent, run_id, call))
                 self._cache.put(self._call_key(run_id, agent, call), v)
                 verdicts.append(v)
-        else:
+        elif msg is not None:
             answer = await acheck_safely(self.guard, [Event.output(agent=agent, run_id=run_id,
-                                                                   content=message_text(last.content))])
-        return self._after(last, agent, run_id, verdicts, answer)
+                                                                   content=message_text(msg.content))])
+        self._finish_answer(resp, agent, run_id, verdicts, answer, idx)
+        return self._pack(resp, command, updates)
 
     # ------------------------------------------------------------------ wrap_tool_call
     def _tool_context(self, request: Any) -> tuple[str, str, Mapping[str, Any], bool]:
