@@ -193,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         "tools, `args: any`, default settings, no per-suite tuning). Screens present in this build: "
         f"{', '.join(sorted(available))}.",
         table,
+        "How to read it: a role allowlist stops nothing, because no AgentDojo attack leaves the "
+        "role. Taint alone blocks nothing by design: legitimate runs also take addresses, IBANs and "
+        "URLs from tool outputs, so an untrusted value is not enough. Given the injection screen's "
+        "spans (observe-only row), taint stops the attacker's values at the call (flagged span → "
+        "block; sink from an output that carried an injection → review; a call whose tool only the "
+        "flagged text names → review). In the default full guard the injection screen already "
+        "blocks the injected output, which stops the run one step earlier, so taint is defence in "
+        "depth there. Attacks still missed are runs where no screen flags the injected output.",
         "Full guard, per injection task:",
         format_table(["injection task", "runs", "stopped"], inj_rows),
         "Full guard, per step (every replayed step):",
