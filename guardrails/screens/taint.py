@@ -142,6 +142,10 @@ _ID = re.compile(r"(?<![\w\-])(?=[\w\-]*[0-9])(?=[\w\-]*[a-z])[a-z0-9][\w\-]{5,1
 _FILE_EXT_RE = re.compile(r"\.(?:" + _FILE_EXT + r")$")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,4096}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,2048}(?![0-9a-fA-F])")
+# pseudonym tokens of the redaction screen (``<EMAIL_ADDRESS_1>``), matched on normalized text
+_PSEUDONYM = re.compile(r"<([a-z][a-z0-9_]{0,40})_([1-9][0-9]{0,9})>")
+_PSEUDONYM_KIND = {"email_address": "email", "iban_code": "iban", "phone_number": "phone",
+                   "url": "url", "domain_name": "domain", "ip_address": "domain"}
 _SPLIT = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
@@ -198,6 +202,9 @@ def _capped(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
 def _entities(text: str) -> Iterator[tuple[str, str, str | None]]:
     """(kind, canonical value, host) of the values inside normalized ``text`` (at most
     ``_MAX_MATCHES`` of each kind)."""
+    if "<" in text:
+        for m in _capped(_PSEUDONYM, text):
+            yield _PSEUDONYM_KIND.get(m.group(1), "id"), m.group(0), None
     for m in _capped(_EMAIL, text):
         v = m.group(0).strip(".")
         yield "email", v, v.rsplit("@", 1)[-1]
@@ -304,6 +311,10 @@ def extract_values(args: Mapping[str, Any], *, min_length: int = 4) -> list[Trac
             raise OverflowError(f"arguments longer than {_MAX_ARG_CHARS} characters")
         v = normalize_text(s)
         if not v:
+            continue
+        pm = _PSEUDONYM.fullmatch(v)
+        if pm is not None:  # a redaction pseudonym standing for an address, IBAN, ...
+            add(top, _PSEUDONYM_KIND.get(pm.group(1), "id"), v)
             continue
         kind = _kind_of(v)
         if kind == "url":
@@ -452,8 +463,10 @@ def _next_seq() -> int:
 
 
 def make_piece(content: str, *, trusted: bool, source: str, injection: Sequence[Finding],
-               settings: TaintSettings) -> Piece:
-    """Summarize one content piece for the run memory."""
+               settings: TaintSettings, redacted: str | None = None) -> Piece:
+    """Summarize one content piece for the run memory. ``redacted`` is the text the agent saw
+    when the redaction screen rewrote it: its pseudonym tokens (``<EMAIL_ADDRESS_1>``) are
+    remembered too, so that an argument carrying a token is traced like the value itself."""
     body = content[:_MAX_SCAN]
     norm = normalize_text(body)
     extra = [normalize_text(d) for d in _decoded_runs(body)] if not trusted else []
@@ -487,6 +500,9 @@ def make_piece(content: str, *, trusted: bool, source: str, injection: Sequence[
         flag_text = _deobfuscate(" \n ".join(parts))
         flag_values = _values_of(flag_text)
     values = _values_of(rest)
+    if redacted and redacted != content and "<" in redacted:
+        values |= {f"{_PSEUDONYM_KIND.get(m.group(1), 'id')}:{m.group(0)}"
+                   for m in _capped(_PSEUDONYM, normalize_text(redacted[:_MAX_SCAN]))}
     cap = settings.max_text
     return Piece(
         seq=_next_seq(), trusted=trusted, source=source, injected=bool(injection) and not trusted,
@@ -644,7 +660,7 @@ class TaintScreen:
         tool = event.tool.name if event.tool is not None else (event.peer or "")
         source = f"{event.kind.value}:{tool}" if tool else f"{event.kind.value}:{event.source.value}"
         piece = make_piece(event.content, trusted=trusted, source=source[:80], injection=injection,
-                           settings=settings)
+                           settings=settings, redacted=verdict.content)
         ctx.state.append(self._key(event), piece.to_item(), ttl=policy.run_ttl,
                          max_items=settings.max_pieces)
 
