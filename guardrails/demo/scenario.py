@@ -238,8 +238,9 @@ def _checks(i: int, world: Any, spans: Sequence[Any], answer: str, screens: set[
         return safety  # a real model may choose differently; only the invariants are checked
     if i == 0:
         redacted: bool | None = None
-        if "redact" in screens:
-            redacted = CUSTOMER_EMAIL not in answer and has_cat("pii.", "output")
+        if any(n.startswith("redact") for n in screens):
+            redacted = CUSTOMER_EMAIL not in answer and "redact" in [
+                _attr(s, T.ATTR_ACTION) for s in spans if _attr(s, T.ATTR_EVENT_KIND) == "output"]
         return [("get_order ran", bool(world.ran("get_order"))),
                 ("nothing was blocked", "block" not in [_attr(s, T.ATTR_ACTION) for s in spans]),
                 ("personal data in the answer redacted" + ("" if redacted is not None

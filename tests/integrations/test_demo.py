@@ -48,7 +48,7 @@ def test_story_and_span_tree_are_printed(result_and_text: tuple[object, str]) ->
 def test_redaction_when_the_screen_exists(result_and_text: tuple[object, str]) -> None:
     result, _ = result_and_text
     guard = Guard.from_yaml(manifest_path())
-    if "redact" not in {s.name for s in guard.screens}:
+    if not any(s.name.startswith("redact") for s in guard.screens):
         pytest.skip("no redaction screen in this build")
     first = result.scenes[0]  # type: ignore[attr-defined]
     assert CUSTOMER_EMAIL not in first.answer
