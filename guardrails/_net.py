@@ -6,6 +6,7 @@ invisible characters, several recipients in one string) is rejected rather than 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ _BAD = re.compile(r"[\s\\\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028-\u202f\u205f-\u2
 _SCHEMES = {"http", "https", "ws", "wss", "ftp", "ftps", "sftp", "s3"}
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_domain(d: str) -> str | None:
     """Lower-case ASCII (IDNA) form of a host name, or None if it is not a valid one."""
     if not d or len(d) > 253 or _BAD.search(d):
@@ -35,6 +37,7 @@ def normalize_domain(d: str) -> str | None:
     return ascii_d
 
 
+@functools.lru_cache(maxsize=1024)
 def host_of(value: str) -> str | None:
     """The host an e-mail address, URL or bare domain points at, or None when the value is not
     exactly one well-formed address."""

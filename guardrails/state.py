@@ -23,8 +23,8 @@ __all__ = ["StateStore", "MemoryStore", "STATE_BACKENDS"]
 @runtime_checkable
 class StateStore(Protocol):
     def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
-        """Atomically add ``amount`` and return the new value; (re)arm the expiry to ``ttl`` s
-        when the key is created."""
+        """Atomically add ``amount`` and return the new value; the key expires ``ttl`` seconds
+        after its last write (inactivity)."""
         ...
 
     def get(self, key: str) -> int: ...
@@ -49,7 +49,6 @@ class MemoryStore:
         # key -> [expires_at, value]; a list so updates do not allocate a new tuple
         self._data: OrderedDict[str, list[Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._ops = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -76,18 +75,16 @@ class MemoryStore:
             del self._data[k]
 
     def _tick(self, now: float) -> None:
-        # amortised expiry: every 4096 operations drop a few expired keys from the old end
-        self._ops += 1
-        if self._ops & 4095:
-            return
-        for _ in range(64):
-            if not self._data:
+        # amortised expiry: keys are kept in order of last use, and a use re-arms the expiry, so
+        # expired keys gather at the old end; each write drops up to 4 of them (O(1) per write)
+        data = self._data
+        for _ in range(4):
+            if not data:
                 return
-            k, s = next(iter(self._data.items()))
+            k, s = next(iter(data.items()))
             if s[0] > now:
-                self._data.move_to_end(k)
                 return
-            del self._data[k]
+            del data[k]
 
     def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
         now = self._clock()
@@ -99,6 +96,7 @@ class MemoryStore:
                 self._insert(key, slot, now)
                 return amount
             slot[1] += amount
+            slot[0] = now + ttl
             self._data.move_to_end(key)
             return int(slot[1])
 
@@ -116,6 +114,7 @@ class MemoryStore:
             if slot is None:
                 self._insert(key, [now + ttl, [item]], now)
                 return
+            slot[0] = now + ttl
             lst = slot[1]
             lst.append(item)
             if len(lst) > max_items:

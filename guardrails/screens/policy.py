@@ -34,7 +34,7 @@ MAX_ARGS_JSON = 4 << 20  # bytes of a JSON-string argument payload
 SCREEN = "policy"
 
 Problem = tuple[str, str, str]  # (category, rule id, reason)
-Checker = Callable[[Any, str, list[Problem], list[int]], None]
+Checker = Callable[[Any, str, int, list[Problem], list[int]], None]
 
 
 class ArgsError(ValueError):
@@ -59,7 +59,7 @@ def parse_args(raw: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
     without duplicate keys or NaN/Infinity, and at most ``MAX_ARGS_JSON`` bytes."""
     if raw is None:
         return {}
-    if isinstance(raw, Mapping):
+    if type(raw) is dict or isinstance(raw, Mapping):
         return raw
     if isinstance(raw, (bytes, bytearray)):
         try:
@@ -84,6 +84,9 @@ def parse_args(raw: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
 
 
 # ------------------------------------------------------------------------------- compiling
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -187,17 +190,20 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
         if one_of_keys is not None and (isinstance(v, bool), v) not in one_of_keys:
             out.append(("policy.arg", "arg.one_of", f"argument {path} is not one of the allowed values"))
 
-    def check(v: Any, path: str, out: list[Problem], budget: list[int]) -> None:
+    def check(v: Any, path: str, depth: int, out: list[Problem], budget: list[int]) -> None:
         budget[0] -= 1
         if budget[0] < 0:
             if budget[0] == -1:
                 out.append(("policy.arg", "arg.size", f"arguments have more than {MAX_ARG_NODES} values"))
             return
-        if path.count(".") + path.count("[") > MAX_ARG_DEPTH:
-            out.append(("policy.arg", "arg.depth", f"argument {path} is nested more than {MAX_ARG_DEPTH} deep"))
-            return
         if type_test is not None and not type_test(v):
             out.append(("policy.arg", "arg.type", f"argument {path} must be {rule.type}, got {_typename(v)}"))
+            return
+        if type(v) in _SCALARS:
+            leaf(v, path, out)
+            return
+        if depth > MAX_ARG_DEPTH:
+            out.append(("policy.arg", "arg.depth", f"argument {path} is nested more than {MAX_ARG_DEPTH} deep"))
             return
         if isinstance(v, (list, tuple)):
             if rule.max_items is not None and len(v) > rule.max_items:
@@ -205,7 +211,7 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
                             f"argument {path} has {len(v)} items, more than max_items {rule.max_items}"))
             sub = items if items is not None else check_nested
             for i, x in enumerate(v):
-                sub(x, f"{path}[{i}]", out, budget)
+                sub(x, f"{path}[{i}]", depth + 1, out, budget)
             return
         if isinstance(v, Mapping):
             if props is not None:
@@ -217,7 +223,7 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
                     if entry is None:
                         _unknown_key(k, f"{path}.{_fmt_key(k)}", prop_skeletons, out)
                         continue
-                    entry[0](x, f"{path}.{_fmt_key(k)}", out, budget)
+                    entry[0](x, f"{path}.{_fmt_key(k)}", depth + 1, out, budget)
                 for k, (_, req) in props.items():
                     if req and k not in v:
                         out.append(("policy.arg", "arg.required", f"argument {path}.{k} is required"))
@@ -230,26 +236,26 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
                             f"argument {path} must be a value or a list of values, got an object"))
                 return
             for k, x in v.items():
-                check_nested(x, f"{path}.{_fmt_key(str(k))}", out, budget)
+                check_nested(x, f"{path}.{_fmt_key(str(k))}", depth + 1, out, budget)
             return
         leaf(v, path, out)
 
-    def check_nested(v: Any, path: str, out: list[Problem], budget: list[int]) -> None:
+    def check_nested(v: Any, path: str, depth: int, out: list[Problem], budget: list[int]) -> None:
         # containers without items/properties: constraints apply to every leaf inside
         budget[0] -= 1
         if budget[0] < 0:
             if budget[0] == -1:
                 out.append(("policy.arg", "arg.size", f"arguments have more than {MAX_ARG_NODES} values"))
             return
-        if path.count(".") + path.count("[") > MAX_ARG_DEPTH:
+        if depth > MAX_ARG_DEPTH:
             out.append(("policy.arg", "arg.depth", f"argument {path} is nested more than {MAX_ARG_DEPTH} deep"))
             return
         if isinstance(v, (list, tuple)):
             for i, x in enumerate(v):
-                check_nested(x, f"{path}[{i}]", out, budget)
+                check_nested(x, f"{path}[{i}]", depth + 1, out, budget)
         elif isinstance(v, Mapping):
             for k, x in v.items():
-                check_nested(x, f"{path}.{_fmt_key(str(k))}", out, budget)
+                check_nested(x, f"{path}.{_fmt_key(str(k))}", depth + 1, out, budget)
         else:
             leaf(v, path, out)
 
@@ -274,7 +280,7 @@ def _unknown_key(k: str, path: str, skeletons: Mapping[str, str], out: list[Prob
 class _CompiledTool:
     name: str
     any_args: bool
-    args: Mapping[str, Checker]
+    args: Mapping[str, tuple[Checker, str]]
     required: tuple[str, ...]
     arg_skeletons: Mapping[str, str]
     approval: bool
@@ -297,10 +303,10 @@ class _CompiledAgent:
 
 def _compile_tool(name: str, tp: ToolPolicy) -> _CompiledTool:
     if tp.args == "any":
-        checkers: dict[str, Checker] = {}
+        checkers: dict[str, tuple[Checker, str]] = {}
         required: tuple[str, ...] = ()
     else:
-        checkers = {k: _compile_rule(r, k) for k, r in tp.args.items()}
+        checkers = {k: (_compile_rule(r, k), _fmt_key(k)) for k, r in tp.args.items()}
         required = tuple(k for k, r in tp.args.items() if r.required)
     return _CompiledTool(
         name=name,
@@ -395,11 +401,11 @@ class PolicyScreen:
                 if not isinstance(key, str):
                     problems.append(("policy.arg", "arg.key", "an argument key is not a string"))
                     continue
-                chk = checkers.get(key)
-                if chk is None:
+                entry = checkers.get(key)
+                if entry is None:
                     _unknown_key(key, _fmt_key(key), tool.arg_skeletons, problems)
                     continue
-                chk(value, _fmt_key(key), problems, budget)
+                entry[0](value, entry[1], 1, problems, budget)
             for key in tool.required:
                 if key not in args:
                     problems.append(("policy.arg_missing", "arg.required", f"required argument {key} is missing"))
