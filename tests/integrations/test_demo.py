@@ -88,3 +88,46 @@ def test_manifest_that_breaks_the_story_fails_the_exit_code(tmp_path: Path,
     p.write_text(lax)
     assert main(["demo", "--no-tree", "--manifest", str(p)]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+FAKE_REDACT = r'''
+import io, re
+from guardrails import Action, Finding, EventKind, register_screen
+from guardrails.demo.scenario import run_demo, CUSTOMER_EMAIL
+
+class R:
+    name = "redact"
+    kinds = frozenset(EventKind)
+    def __init__(self, on): self.on = on
+    def __call__(self, event, ctx):
+        pol = ctx.policy
+        if pol is None or str(event.kind) not in pol.redact.on:
+            return ()
+        new, n = re.subn(r"[\w.+-]+@[\w-]+\.[\w.]+", "<EMAIL_ADDRESS>", event.content)
+        if not n:
+            return ()
+        ctx.content = new
+        return [Finding(screen="redact", category="pii.EMAIL_ADDRESS", action=Action.REDACT,
+                        rule="fake.email", reason="e-mail address")]
+
+register_screen("redact", order=40)(lambda m: R(None))
+buf = io.StringIO()
+res = run_demo(out=buf, show_tree=False)
+print("OK" if res.ok else "NOT OK")
+print("LEAK" if CUSTOMER_EMAIL in res.scenes[0].answer else "REDACTED")
+print(buf.getvalue())
+'''
+
+
+def test_demo_shows_redaction_with_a_redaction_screen() -> None:
+    """With a (stand-in) redaction screen registered, scene 1's answer is redacted and checked."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FAKE_REDACT], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[0] == "OK" and lines[1] == "REDACTED", out.stdout[-3000:]
+    assert "[ok  ] personal data in the answer redacted" in out.stdout
+    assert "✎ support answers" in out.stdout
