@@ -5,8 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["INVISIBLE_RE", "strip_invisible", "has_invisible", "fold_confusables", "skeleton",
-           "invisible_or_confusable"]
+__all__ = [
+    "CONFUSABLE_CHARS",
+    "INVISIBLE_RE",
+    "fold_confusables",
+    "has_invisible",
+    "invisible_or_confusable",
+    "skeleton",
+    "strip_invisible",
+]
 
 # Zero-width, bidi controls, word joiners, BOM, soft hyphen, Mongolian vowel separator, variation
 # selectors, tag characters, Hangul fillers, combining grapheme joiner, interlinear annotations.
@@ -46,6 +53,7 @@ _CONFUSABLES = {
     "ǀ": "l", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-", "＿": "_",
 }
 _CONF_TABLE = str.maketrans(_CONFUSABLES)
+CONFUSABLE_CHARS = frozenset(_CONFUSABLES)
 
 
 def fold_confusables(s: str) -> str:

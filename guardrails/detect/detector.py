@@ -50,9 +50,10 @@ __all__ = [
 UNTRUSTED_KINDS = frozenset({"tool_result", "message"})
 WINDOW = 16_384  # characters per scanned window
 OVERLAP = 512  # characters shared by consecutive windows (a phrase across the seam is still seen)
-MAX_DEPTH = 3  # nested encodings decoded at most this deep
+MAX_DEPTH = 4  # nested encodings decoded at most this deep
 MAX_DECODED = 65_536  # decoded characters per scan, over all payloads and depths
 MAX_FUZZY = 8  # fuzzy confirmations per scan
+MAX_HITS = 512  # rule hits kept per scan (the score saturates long before)
 FUZZY_TIMEOUT = 0.005  # seconds per fuzzy confirmation
 
 
@@ -125,11 +126,14 @@ def combine(hits: Iterable[RuleHit]) -> float:
 
 
 class _Budget:
-    __slots__ = ("decoded", "fuzzy")
+    """Work limits for one scan (all windows, views and decoded payloads together)."""
+
+    __slots__ = ("decoded", "fuzzy", "hits")
 
     def __init__(self) -> None:
         self.decoded = MAX_DECODED
         self.fuzzy = MAX_FUZZY
+        self.hits = MAX_HITS
 
 
 class InjectionDetector:
@@ -215,17 +219,22 @@ class InjectionDetector:
         out: dict[tuple[str, tuple[int, int]], RuleHit] = {}
         gates: set[str] = set()
 
-        def add(rule: Rule, span: tuple[int, int], how: str, boost: float = 1.0) -> None:
+        cats: set[str] = set()  # categories with a positive exact hit (fuzzy adds nothing there)
+
+        def add(rule: Rule, span: tuple[int, int], how: str) -> None:
             w = rule.weight_for(untrusted)
-            if w > 0:
-                w = min(0.99, w * boost)
             key = (rule.id, span)
-            if key not in out and w != 0:
-                out[key] = RuleHit(rule.id, rule.category, round(w, 4), span, how)
+            if w == 0 or key in out or budget.hits <= 0:
+                return
+            budget.hits -= 1
+            out[key] = RuleHit(rule.id, rule.category, round(w, 4), span, how)
+            if w > 0 and not rule.fuzzy:
+                cats.add(rule.category)
 
         def run(view: str, mapper: Callable[[int, int], tuple[int, int]], how: str,
                 skip: set[int] | frozenset[int] = frozenset()) -> set[int]:
             matched: set[int] = set()
+            fuzzy: list[tuple[int, int, int]] = []
             for i, a, b in self.engine.scan(view, skip):
                 if a < 0:
                     gates.add(self._gate_names[i - len(self._rules)])
@@ -233,9 +242,15 @@ class InjectionDetector:
                 rule = self._rules[i]
                 matched.add(i)
                 if rule.fuzzy:
-                    if not self._confirm_fuzzy(i, view, a, b, out, mapper, budget):
-                        continue
+                    fuzzy.append((i, a, b))
+                    continue
                 add(rule, norm.to_orig(*mapper(a, b)), how)
+            for i, a, b in fuzzy:  # after the exact rules, so that they take precedence
+                rule = self._rules[i]
+                if rule.category in cats or budget.fuzzy <= 0:
+                    continue
+                if self._confirm_fuzzy(i, view, a, b, budget):
+                    add(rule, norm.to_orig(*mapper(a, b)), how)
             return matched
 
         ident: Callable[[int, int], tuple[int, int]] = lambda a, b: (a, b)  # noqa: E731
@@ -265,8 +280,19 @@ class InjectionDetector:
         if norm.confusable >= 3:
             signals["confusable"] = signals.get("confusable", 0) + norm.confusable
         # decoded payloads
-        if depth < MAX_DEPTH and budget.decoded > 0:
-            payload_gates = gates & {"b64", "hex", "bin", "url", "spaced"}
+        if depth >= MAX_DEPTH:
+            nt = norm.text
+            blob = len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40
+            if (blob or gates & {"b64", "hex", "bin", "url"}) and find_payloads(text, norm, budget=1):
+                # still encoded after MAX_DEPTH layers: deep nesting is itself a signal
+                out[("obfuscation.deep_nesting", (0, len(text)))] = RuleHit(
+                    "obfuscation.deep_nesting", "obfuscation", 0.5 if untrusted else 0.4,
+                    (0, len(text)), via)
+        elif budget.decoded > 0:
+            nt = norm.text
+            if len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40:
+                gates.add("blob")  # long runs without spaces: maybe an encoded payload
+            payload_gates = gates & {"b64", "hex", "bin", "url", "spaced", "blob"}
             payloads = find_payloads(text, norm) if payload_gates else []
             if norm.tag_text and norm.tag_span is not None:
                 payloads.append(Payload("tags", norm.tag_span, norm.tag_text))
@@ -289,16 +315,8 @@ class InjectionDetector:
                                        0.3 if untrusted else 0.25, p.span, _chain(via, p.encoding))
         return list(out.values())
 
-    def _confirm_fuzzy(self, i: int, view: str, a: int, b: int,
-                       out: Mapping[tuple[str, tuple[int, int]], RuleHit],
-                       mapper: Callable[[int, int], tuple[int, int]], budget: _Budget) -> bool:
+    def _confirm_fuzzy(self, i: int, view: str, a: int, b: int, budget: _Budget) -> bool:
         rule = self._rules[i]
-        # an exact rule of the same category already covers this place: nothing to add
-        for h in out.values():
-            if h.category == rule.category and h.rule != rule.id and h.weight > 0:
-                return False
-        if budget.fuzzy <= 0:
-            return False
         budget.fuzzy -= 1
         lo, hi = max(0, a - rule.window), min(len(view), b + rule.window)
         try:

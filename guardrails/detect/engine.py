@@ -18,11 +18,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-__all__ = ["MAX_MATCHES", "Engine", "Hit", "PrefilterEngine", "gate_patterns", "make_engine"]
+__all__ = ["MAX_MATCHES", "MAX_PER_RULE", "Engine", "Hit", "PrefilterEngine", "gate_patterns", "make_engine"]
 
 Hit = tuple[int, int, int]  # (rule index, start, end); gates: (n_rules + gate index, -1, -1)
 
 MAX_MATCHES = 256  # rule matches per scanned text; further matches are dropped
+MAX_PER_RULE = 8  # spans reported per rule and scanned text
 
 _KEYWORDS = ("ignore", "instructions", "previous", "disregard", "system prompt", "password",
              "you are now", "jailbreak", "forget", "reveal", "assistant")
@@ -50,12 +51,19 @@ def gate_patterns() -> dict[str, list[str]]:
     hexp: list[str] = []
     spaced: list[str] = []
     sep = r"[ .*_|/\-]{1,3}"
-    for kw in _KEYWORDS:
-        b64 += [re.escape(f.lower()) for f in _b64_fragments(kw)]
-        hx = [f"{ord(c):02x}" for c in kw[:6]]
-        hexp.append("(?:0x|\\\\x)?" + "[ :,]?(?:0x|\\\\x)?".join(hx))
+    for kw0 in _KEYWORDS:
+        for kw in {kw0, kw0.capitalize(), kw0.upper()}:
+            frags = _b64_fragments(kw)
+            b64 += [re.escape(f.lower()) for f in frags]
+            for f in frags:  # base64 of base64 (two layers)
+                b64 += [re.escape(g.lower()) for g in _b64_fragments(f)]
+            hx = [f"{ord(c):02x}" for c in kw[:6]]
+            hexp.append("(?:0x|\\\\x)?" + "[ :,]?(?:0x|\\\\x)?".join(hx))
+        kw = kw0
         word = kw.replace(" ", "")[:6]
         spaced.append(sep.join(re.escape(c) for c in word))
+    b64 = sorted(set(b64))
+    hexp = sorted(set(hexp))
     return {
         "leet": [r"[a-z][0134578@$!|+]{1,3}[a-z]"],
         "b64": b64,
@@ -194,11 +202,13 @@ class PrefilterEngine:
             rx = self._rx[i]
             if rx.search(data) is None:
                 continue
-            for m in rx.finditer(data):
+            for k, m in enumerate(rx.finditer(data)):
                 out.append((i, m.start(), m.end()))
                 count += 1
                 if count >= MAX_MATCHES:
                     return out
+                if k + 1 >= MAX_PER_RULE:
+                    break
         return out
 
 

@@ -20,11 +20,10 @@ import functools
 import re
 import unicodedata
 import urllib.parse
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .._text import INVISIBLE_RE, fold_confusables
+from .._text import CONFUSABLE_CHARS, INVISIBLE_RE, fold_confusables
 
 __all__ = [
     "LEET_TABLE",
@@ -45,13 +44,20 @@ MIN_B64 = 16
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_TAG_TABLE = {0xE0000 + i: (chr(i) if 0x20 <= i < 0x7F else None) for i in range(0x80)}
 
 
-@functools.lru_cache(maxsize=8192)
+_CONF_CHARS = CONFUSABLE_CHARS
+
+
+@functools.lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     """One original character -> its normalized form ('' if invisible)."""
     if INVISIBLE_RE.match(ch):
         return ""
+    if ch.isalpha() and ch not in _CONF_CHARS and not unicodedata.decomposition(ch) and \
+            ch.casefold() == ch and not ch.isascii():
+        return "\x1a"  # a letter of another script with no ASCII look-alike (fast path)
     s = unicodedata.normalize("NFKC", ch)
     s = fold_confusables(s)
     if not s.isascii():
@@ -63,6 +69,32 @@ def _fold_char(ch: str) -> str:
         # equal character offsets in the matching engines; ASCII patterns never match them.
         s = "".join(c if c.isascii() else ("\x1a" if not c.isspace() else " ") for c in s)
     return s
+
+
+class Piecewise:
+    """A piecewise map from normalized to original positions: segment k starts at normalized
+    index ``nstart[k]`` and original index ``ostart[k]``; inside it positions advance together,
+    unless the segment is constant (one original character expanded to several)."""
+
+    __slots__ = ("const", "length", "nstart", "ostart")
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.nstart: list[int] = []
+        self.ostart: list[int] = []
+        self.const: list[bool] = []
+
+    def add(self, n: int, o: int, const: bool) -> None:
+        self.nstart.append(n)
+        self.ostart.append(o)
+        self.const.append(const)
+
+    def __call__(self, i: int) -> int:
+        k = bisect.bisect_right(self.nstart, i) - 1
+        if k < 0:
+            return 0
+        o = self.ostart[k] if self.const[k] else self.ostart[k] + (i - self.nstart[k])
+        return min(o, max(self.length - 1, 0))
 
 
 class Normalized:
@@ -85,7 +117,7 @@ class Normalized:
         "text",
     )
 
-    def __init__(self, text: str, original_length: int, offs: array | None = None,  # type: ignore[type-arg]
+    def __init__(self, text: str, original_length: int, offs: Piecewise | None = None,
                  invisible: int = 0, confusable: int = 0, tag_text: str = "",
                  tag_span: tuple[int, int] | None = None, pre: str | None = None) -> None:
         self.text = text
@@ -131,8 +163,7 @@ class Normalized:
         j = self._pre_index(i)
         if self.offs is None:
             return min(j, self.original_length)
-        n = len(self.offs)
-        return int(self.offs[min(max(j, 0), n - 1)]) if n else 0
+        return self.offs(j)
 
     def to_orig(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of ``text`` to the original text."""
@@ -148,7 +179,7 @@ class Normalized:
 
 _ESCAPES = re.compile(r"\\[nrt]")
 _BACKSLASH = str.maketrans({"\\": " ", "\t": " ", "\r": " ", "\x0b": " ", "\x0c": " "})
-_NL_RUN = re.compile(r"[^\S\n]*\n\s*")
+_NL_RUN = re.compile(r" ?\n\s*")
 _SP_RUN = re.compile(r"[^\S\n]{2,}")
 _ANY_WS_RUN = re.compile(r"\s+")
 
@@ -160,7 +191,7 @@ def _prepare(text: str) -> tuple[str, str | None]:
     if "\\" in text:
         text = _ESCAPES.sub("  ", text)
     text = text.translate(_BACKSLASH)
-    out = _SP_RUN.sub(" ", _NL_RUN.sub("\n", text))
+    out = _NL_RUN.sub("\n", _SP_RUN.sub(" ", text))
     return out, (None if len(out) == len(text) else text)
 
 
@@ -168,41 +199,60 @@ def normalize(text: str) -> Normalized:
     if text.isascii():
         t, pre = _prepare(text.lower())
         return Normalized(t, len(text), None, pre=pre)
-    parts: list[str] = []
-    offs: array = array("l")  # type: ignore[type-arg]
-    pos = 0
-    invisible = 0
+    table: dict[int, str] = {}
+    special: list[str] = []
     confusable = 0
-    for m in _NON_ASCII_RUN.finditer(text):
-        s, e = m.span()
-        if s > pos:
-            parts.append(text[pos:s].lower())
-            offs.extend(range(pos, s))
-        for i in range(s, e):
-            ch = text[i]
-            f = _fold_char(ch)
-            if not f:
-                invisible += 1
-                continue
-            if f.isascii() and f.isalpha() and unicodedata.category(ch)[0] == "L":
-                confusable += 1
-            parts.append(f)
-            offs.extend([i] * len(f))
-        pos = e
-    if pos < len(text):
-        parts.append(text[pos:].lower())
-        offs.extend(range(pos, len(text)))
+    for c in set(text):
+        if c.isascii():
+            continue
+        f = _fold_char(c)
+        table[ord(c)] = f
+        if len(f) != 1:
+            special.append(c)
+        elif f.isalpha() and c in _CONF_CHARS:
+            confusable += 1  # distinct look-alike letters
+    invisible = 0
+    if not special:
+        folded = text.translate(table).lower()
+        pm: Piecewise | None = None
+    else:
+        pm = Piecewise(len(text))
+        rx = re.compile("[" + "".join(re.escape(c) for c in special) + "]+")
+        pieces: list[str] = []
+        pos = npos = 0
+        for m in rx.finditer(text):
+            a, b = m.span()
+            if a > pos:
+                seg = text[pos:a].translate(table).lower()
+                pm.add(npos, pos, False)
+                pieces.append(seg)
+                npos += len(seg)
+            run = m.group()
+            out = run.translate(table)
+            if not out:
+                invisible += len(run)
+            else:  # expansions (ligatures, fractions): each maps to its source character
+                for j, c in enumerate(run):
+                    f = table.get(ord(c), "")
+                    if f:
+                        pm.add(npos, a + j, True)
+                        pieces.append(f)
+                        npos += len(f)
+            pos = b
+        if pos < len(text):
+            pm.add(npos, pos, False)
+            pieces.append(text[pos:].translate(table).lower())
+        folded = "".join(pieces)
     tag_text = ""
     tag_span: tuple[int, int] | None = None
     if invisible:
         tm = _TAG_RUN.search(text)
         if tm is not None:
             # Unicode tag characters mirror ASCII: an invisible copy of a text ("ASCII smuggling")
-            tag_text = "".join(chr(ord(c) - 0xE0000) for c in tm.group()[:MAX_PAYLOAD_CHARS]
-                               if 0x20 <= ord(c) - 0xE0000 < 0x7F)
+            tag_text = tm.group()[:MAX_PAYLOAD_CHARS].translate(_TAG_TABLE)
             tag_span = tm.span()
-    t, pre = _prepare("".join(parts))
-    return Normalized(t, len(text), offs, invisible, confusable, tag_text, tag_span, pre)
+    t, pre = _prepare(folded)
+    return Normalized(t, len(text), pm, invisible, confusable, tag_text, tag_span, pre)
 
 
 # ---------------------------------------------------------------- views (same coordinates)
@@ -264,7 +314,7 @@ _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_RUN = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]?){8,}")
 _BIN_RUN = re.compile(r"(?:[01]{8}[ ]?){4,}")
 _URL_RUN = re.compile(r"[^\s%]{0,40}(?:%[0-9A-Fa-f]{2}[^\s%]{0,40}){3,}")
-_SPACED_RUN = re.compile(r"(?<![a-z])(?:[a-z](?:[ .\-_*|/]| {2,4})){5,}[a-z](?![a-z])")
+_SPACED_RUN = re.compile(r"(?<![a-z])(?:[a-z](?:[ .\-_*|/]| {2,4})){5,}[a-z](?![a-z])", re.I)
 
 
 def _printable_ratio(s: str) -> float:
@@ -274,7 +324,13 @@ def _printable_ratio(s: str) -> float:
     return ok / len(s)
 
 
+_B64ISH = re.compile(r"[A-Za-z0-9+/=_\-\s]{16,}")
+
+
 def _mostly_words(s: str) -> bool:
+    """Decoded text worth screening: words, or another encoded layer (nested encodings)."""
+    if len(s) >= 16 and _B64ISH.fullmatch(s) is not None:
+        return True
     letters = sum(1 for c in s if c.isalpha())
     return len(s) >= 6 and letters / len(s) >= 0.55 and (" " in s or len(s) < 40)
 
@@ -335,23 +391,20 @@ def _spaced(run: str) -> str | None:
 
 
 _DECODERS: tuple[tuple[str, re.Pattern[str], Callable[[str], str | None], bool], ...] = (
-    # name, run pattern, decoder, pattern runs on the *original-case* text
+    # name, run pattern, decoder, pattern runs on the original text (case and spacing matter)
     ("base64", _B64_RUN, _b64, True),
     ("hex", _HEX_RUN, _hex, False),
     ("binary", _BIN_RUN, _bin, False),
     ("url", _URL_RUN, _url, False),
-    ("spaced", _SPACED_RUN, _spaced, False),
+    ("spaced", _SPACED_RUN, _spaced, True),
 )
-
-_GATE = re.compile(r"[A-Za-z0-9+/]{16}|%[0-9A-Fa-f]{2}|[0-9a-fA-F]{16}|[01]{8} ?[01]{8}|"
-                   r"(?:[a-z][ .\-_*|/]){5}")
 
 
 def find_payloads(original: str, norm: Normalized, budget: int = MAX_PAYLOADS) -> list[Payload]:
     """Decoded payloads in a text, with spans in the coordinates of ``original``. Base64 runs are
     found in the original (case matters); the other encodings in the normalized text."""
     out: list[Payload] = []
-    if budget <= 0 or _GATE.search(original) is None:
+    if budget <= 0:
         return out
     for name, rx, dec, use_original in _DECODERS:
         src = original if use_original else norm.text
