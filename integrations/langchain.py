@@ -43,7 +43,10 @@ Every path fails closed: if the guard itself raises, the step is treated as bloc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -175,16 +178,32 @@ def _review_decision(answer: Any) -> bool:
     return False
 
 
+# A message the adapter already screened carries a seal: an HMAC, under a key of this process, of
+# what the message says. A tool or a caller cannot forge "already checked" by setting metadata, and a
+# message whose content changed after it was sealed is screened again. (In another process, e.g. a
+# resumed thread, the seal does not verify and the message is simply screened again.)
+_SEAL_KEY = os.urandom(32)
+
+
+def _seal(message: BaseMessage) -> str:
+    parts = (type(message).__name__, str(getattr(message, "tool_call_id", "")),
+             str(getattr(message, "name", "")), message_text(message.content))
+    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hmac.new(_SEAL_KEY, data, hashlib.sha256).hexdigest()[:32]
+
+
 def _mark(message: BaseMessage, verdict: Verdict) -> None:
     meta = dict(message.response_metadata or {})
-    meta[_META_KEY] = {"checked": True, "action": verdict.action.label,
-                       "categories": list(verdict.categories)}
+    meta[_META_KEY] = {"action": verdict.action.label, "categories": list(verdict.categories),
+                       "seal": _seal(message)}
     message.response_metadata = meta
 
 
 def _checked(message: BaseMessage) -> bool:
     meta = getattr(message, "response_metadata", None)
-    return isinstance(meta, Mapping) and isinstance(meta.get(_META_KEY), Mapping)
+    mark = meta.get(_META_KEY) if isinstance(meta, Mapping) else None
+    seal = mark.get("seal") if isinstance(mark, Mapping) else None
+    return isinstance(seal, str) and hmac.compare_digest(seal, _seal(message))
 
 
 class PerimeterState(AgentState[Any]):
