@@ -24,12 +24,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import machine, write_section  # noqa: E402
+from _results import machine, write_section
 
-from guardrails import Event, Guard, Manifest  # noqa: E402
-from guardrails.screens.base import CheckContext  # noqa: E402
-from guardrails.screens.policy import PolicyScreen  # noqa: E402
-from guardrails.state import MemoryStore  # noqa: E402
+from guardrails import Event, Guard, Manifest
+from guardrails.screens.base import CheckContext
+from guardrails.screens.policy import PolicyScreen
+from guardrails.state import MemoryStore
 
 MANIFEST = {
     "version": 1,
@@ -97,9 +97,9 @@ def latency(n: int) -> list[list[Any]]:
         ctx = CheckContext(manifest=m, policy=m.agent("support"), state=MemoryStore(), now=0.0)
         expect = "allow" if "denied" not in label else "block"
         assert g_policy.check(ev).action.label == expect, (label, g_policy.check(ev).explain())
-        s50, s99 = _time(lambda: screen(ev, ctx), n)
-        p50, p99 = _time(lambda: g_policy.check(ev), n)
-        f50, f99 = _time(lambda: g_full.check(ev), max(n // 4, 1000))
+        s50, s99 = _time(lambda ev=ev, ctx=ctx: screen(ev, ctx), n)
+        p50, p99 = _time(lambda ev=ev: g_policy.check(ev), n)
+        f50, f99 = _time(lambda ev=ev: g_full.check(ev), max(n // 4, 1000))
         rows.append([label, expect, s50, s99, p50, p99, f50, f99])
     return rows
 

@@ -17,7 +17,7 @@ try:  # google-re2
 except ImportError:  # pragma: no cover - re2 is a core dependency, kept optional for odd platforms
     _re2 = None
 
-__all__ = ["FullMatcher", "compile_full", "MATCH_TIMEOUT"]
+__all__ = ["MATCH_TIMEOUT", "FullMatcher", "compile_full"]
 
 MATCH_TIMEOUT = 0.05  # seconds, for the regex fallback only
 
@@ -73,7 +73,7 @@ def compile_full(pattern: str) -> FullMatcher:
     if _re2 is not None:
         try:
             return _Re2Matcher(pattern)
-        except Exception:  # noqa: BLE001 - re2 rejects look-around etc.: try the fallback
+        except Exception:  # noqa: BLE001,S110 - re2 rejects look-around etc.: try the fallback
             pass
     try:
         return _RegexMatcher(pattern)

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import ConfigError, GuardrailError
 from .verdict import Action
 
-__all__ = ["main", "build_parser", "EXIT_FOR_ACTION"]
+__all__ = ["EXIT_FOR_ACTION", "build_parser", "main"]
 
 EXIT_FOR_ACTION = {Action.ALLOW: 0, Action.REDACT: 0, Action.REVIEW: 2, Action.BLOCK: 3}
 
@@ -107,7 +107,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         out = verdicts[0].to_dict()
     else:
         out = {"action": worst.label,
-               "steps": [{"kind": str(e.kind), **v.to_dict()} for e, v in zip(events, verdicts)]}
+               "steps": [{"kind": str(e.kind), **v.to_dict()} for e, v in zip(events, verdicts, strict=True)]}
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return EXIT_FOR_ACTION[worst]
 
@@ -157,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure the screens on labelled data (see 'eval -h')",
                         description="Evaluate on labelled JSONL files.")
     eval_sub = ev.add_subparsers(dest="eval_command", metavar="DATASET", parser_class=_Parser)
-    ev.set_defaults(func=lambda a: (ev.print_help(), 1)[1])
+    def _eval_help(_: argparse.Namespace) -> int:
+        ev.print_help()
+        return 1
+
+    ev.set_defaults(func=_eval_help)
 
     import guardrails._cli as plugins
 

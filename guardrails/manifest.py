@@ -29,23 +29,22 @@ from pydantic import (
 
 from .errors import ConfigError
 from .events import EventKind
-from .verdict import Action
 
 __all__ = [
-    "Manifest",
     "AgentPolicy",
     "AgentSpec",
-    "Defaults",
-    "ToolPolicy",
     "ArgRule",
-    "Limit",
+    "AwsCredentials",
     "Budget",
-    "Peers",
+    "Credentials",
+    "Defaults",
     "InjectionSettings",
+    "Limit",
+    "Manifest",
+    "Peers",
     "RedactSettings",
     "TaintSettings",
-    "Credentials",
-    "AwsCredentials",
+    "ToolPolicy",
     "parse_window",
 ]
 
@@ -193,7 +192,8 @@ class InjectionSettings(_Model):
     enabled: bool = True
 
     def threshold_for(self, kind: EventKind | str) -> float:
-        return self.thresholds.get(str(kind), self.threshold)  # type: ignore[call-overload]
+        value: float = self.thresholds.get(str(kind), self.threshold)  # type: ignore[call-overload]
+        return value
 
 
 class RedactSettings(_Model):
@@ -324,9 +324,7 @@ class AgentSpec(_Model):
     def _partial(cls, v: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
         if v is None:
             return v
-        model = {"injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings}[
-            info.field_name
-        ]
+        model: type[BaseModel] = _PARTIALS[info.field_name]
         model.model_validate(v)  # validate the partial override on its own (all fields default)
         return v
 
@@ -448,7 +446,7 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(  # type: ignore[no-untyped-call]
+_Loader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
@@ -457,7 +455,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     loader.flatten_mapping(node)
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)) or key is None:
             raise yaml.constructor.ConstructorError(
                 None, None, f"a mapping key must be a plain value, not {type(key).__name__}",
@@ -470,7 +468,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
                 "YAML would silently keep only the last one",
                 key_node.start_mark,
             )
-        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out[key] = loader.construct_object(value_node, deep=True)
     return out
 
 
@@ -481,7 +479,7 @@ def _first_line(node: yaml.MappingNode, key: Any) -> int:
     return 0
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
@@ -489,9 +487,10 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             key = k.value if isinstance(k, yaml.ScalarNode) else None
-            out[(*path, key)] = k.start_mark.line + 1
-            _lines(v, (*path, key), out)
-            out[(*path, key)] = k.start_mark.line + 1
+            sub = (*path, key)
+            out[sub] = k.start_mark.line + 1
+            _lines(v, sub, out)
+            out[sub] = k.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             _lines(v, (*path, i), out)
@@ -543,15 +542,15 @@ def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int
     try:
         loader = _Loader(text)
         try:
-            node = loader.get_single_node()  # type: ignore[no-untyped-call]
+            node = loader.get_single_node()
             if node is None:
                 return None, {}
             _check_size(node, source)
             lines: dict[tuple[Any, ...], int] = {}
             _lines(node, (), lines)
-            data = loader.construct_document(node)  # type: ignore[no-untyped-call]
+            data = loader.construct_document(node)
         finally:
-            loader.dispose()  # type: ignore[no-untyped-call]
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -723,7 +722,9 @@ def _dict_value(tp: Any) -> Any:
     return None
 
 
-_PARTIALS = {"injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings}
+_PARTIALS: dict[str, type[BaseModel]] = {
+    "injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings,
+}
 
 
 def _valid_keys(loc: tuple[Any, ...]) -> list[str]:

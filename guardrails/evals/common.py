@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from ..errors import InputError
 
-__all__ = ["read_jsonl", "Progress", "percentile", "format_table", "write_json"]
+__all__ = ["Progress", "format_table", "percentile", "read_jsonl", "write_json"]
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -95,10 +95,10 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     body = [[cell(v) for v in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     out = [line, sep]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |" for r in body]
     return "\n".join(out)
 
 
