@@ -53,6 +53,10 @@ OVERLAP = 512  # characters shared by consecutive windows (a phrase across the s
 MAX_DEPTH = 4  # nested encodings decoded at most this deep
 MAX_DECODED = 65_536  # decoded characters per scan, over all payloads and depths
 MAX_FUZZY = 8  # fuzzy confirmations per scan
+_GATE_DECODERS: dict[str, tuple[str, ...]] = {
+    "b64": ("base64",), "hex": ("hex",), "bin": ("binary",), "url": ("url",), "spaced": ("spaced",),
+    "blob": ("base64", "hex"),
+}
 MAX_HITS = 512  # rule hits kept per scan (the score saturates long before)
 FUZZY_TIMEOUT = 0.005  # seconds per fuzzy confirmation
 
@@ -283,7 +287,8 @@ class InjectionDetector:
         if depth >= MAX_DEPTH:
             nt = norm.text
             blob = len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40
-            if (blob or gates & {"b64", "hex", "bin", "url"}) and find_payloads(text, norm, budget=1):
+            if (blob or gates & {"b64", "hex", "bin", "url"}) and find_payloads(
+                    text, norm, budget=1, encodings={"base64", "hex", "binary", "url"}):
                 # still encoded after MAX_DEPTH layers: deep nesting is itself a signal
                 out[("obfuscation.deep_nesting", (0, len(text)))] = RuleHit(
                     "obfuscation.deep_nesting", "obfuscation", 0.5 if untrusted else 0.4,
@@ -293,7 +298,8 @@ class InjectionDetector:
             if len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40:
                 gates.add("blob")  # long runs without spaces: maybe an encoded payload
             payload_gates = gates & {"b64", "hex", "bin", "url", "spaced", "blob"}
-            payloads = find_payloads(text, norm) if payload_gates else []
+            encodings = {e for g in payload_gates for e in _GATE_DECODERS[g]}
+            payloads = find_payloads(text, norm, encodings=encodings) if payload_gates else []
             if norm.tag_text and norm.tag_span is not None:
                 payloads.append(Payload("tags", norm.tag_span, norm.tag_text))
             for p in payloads:

@@ -178,20 +178,28 @@ class Normalized:
 
 
 _ESCAPES = re.compile(r"\\[nrt]")
-_BACKSLASH = str.maketrans({"\\": " ", "\t": " ", "\r": " ", "\x0b": " ", "\x0c": " "})
-_NL_RUN = re.compile(r" ?\n\s*")
-_SP_RUN = re.compile(r"[^\S\n]{2,}")
-_ANY_WS_RUN = re.compile(r"\s+")
+_TABS = str.maketrans({"\t": " ", "\r": " "})
+_SP_RUN = re.compile(r"  +")
+_NL_TAIL = re.compile(r"\n[ \n]+")
+_ANY_WS_RUN = re.compile(r"[ \n]+")
 
 
 def _prepare(text: str) -> tuple[str, str | None]:
-    """Literal escape sequences (``\\n`` in JSON/YAML dumps) and backslashes become spaces, then
-    each whitespace run becomes one space (one newline if it had one). Returns (collapsed text,
-    text before collapsing or None if nothing collapsed)."""
+    """Literal escape sequences (``\\n`` in JSON/YAML dumps), backslashes, tabs and carriage
+    returns become spaces; then each run of spaces and newlines becomes one space (one newline if
+    it had one). Returns (collapsed text, text before collapsing or None if nothing collapsed).
+    Every step is a C-level replace or a regex with a literal prefix, guarded by ``in`` checks."""
     if "\\" in text:
-        text = _ESCAPES.sub("  ", text)
-    text = text.translate(_BACKSLASH)
-    out = _NL_RUN.sub("\n", _SP_RUN.sub(" ", text))
+        text = _ESCAPES.sub("  ", text).replace("\\", " ")
+    if "\t" in text or "\r" in text:
+        text = text.translate(_TABS)
+    out = text
+    if "  " in out:
+        out = _SP_RUN.sub(" ", out)
+    if "\n" in out:
+        if " \n" in out:
+            out = out.replace(" \n", "\n")
+        out = _NL_TAIL.sub("\n", out)
     return out, (None if len(out) == len(text) else text)
 
 
@@ -400,13 +408,16 @@ _DECODERS: tuple[tuple[str, re.Pattern[str], Callable[[str], str | None], bool],
 )
 
 
-def find_payloads(original: str, norm: Normalized, budget: int = MAX_PAYLOADS) -> list[Payload]:
+def find_payloads(original: str, norm: Normalized, budget: int = MAX_PAYLOADS,
+                  encodings: frozenset[str] | set[str] | None = None) -> list[Payload]:
     """Decoded payloads in a text, with spans in the coordinates of ``original``. Base64 runs are
     found in the original (case matters); the other encodings in the normalized text."""
     out: list[Payload] = []
     if budget <= 0:
         return out
     for name, rx, dec, use_original in _DECODERS:
+        if encodings is not None and name not in encodings:
+            continue
         src = original if use_original else norm.text
         for m in rx.finditer(src):
             if len(out) >= budget:
