@@ -50,7 +50,9 @@ def test_benign_content_passes() -> None:
     for ev in (Event.input(agent="strict", run_id="r", content="What are your opening hours?"),
                Event.tool_result(agent="strict", run_id="r", tool="search",
                                  content="Opening hours: 9-17. Contact: help@example.com")):
-        assert g.check(ev).action is Action.ALLOW
+        v = g.check(ev)
+        assert v.action < Action.REVIEW  # (the redact screen may rewrite the e-mail address)
+        assert not [f for f in v.findings if f.screen == "injection"]
 
 
 def test_settings_are_read_per_agent() -> None:
