@@ -11,23 +11,25 @@ Adding Perimeter to an agent::
 
 **GuardrailsMiddleware** (for ``langchain.agents.create_agent``):
 
-* around each model call (``wrap_model_call``; no extra graph nodes per step) it first screens the
-  messages that are new since the agent's last model turn: user input as ``input`` events,
-  ``ToolMessage`` as ``tool_result`` events (unless ``wrap_tool_call`` already screened it),
-  ``AIMessage(name=<other agent>)`` as ``message`` receive events; the model sees the rewritten
-  messages and the state is updated with them;
+* around each model call (``wrap_model_call``; no extra graph nodes per step) it first screens
+  every message this agent has not screened yet (new input, tool results, other agents' messages,
+  and history loaded from elsewhere): user input as ``input`` events, ``ToolMessage`` as
+  ``tool_result`` events, ``AIMessage(name=<other agent>)`` as ``message`` receive events. Screened
+  messages carry a seal (an HMAC of their content, per agent) so each is screened once; a seal cannot
+  be forged through metadata. The model sees the rewritten messages and the state is updated;
 * when the model answers it checks every planned tool call (handoffs ``transfer_to_<agent>`` also
   as ``message`` send/receive events) and screens a final answer as an ``output`` event before the
   answer is written to the state, so an unredacted answer never reaches a checkpoint;
-* in ``wrap_tool_call`` it checks the call again before it runs (the verdict from ``after_model``
+* in ``wrap_tool_call`` it checks the call again before it runs (the verdict from the model step
   is reused when the call is unchanged, so limits are counted once) and screens the result;
 * it enforces the verdict: REDACT swaps the content (tool result, peer message, final answer);
   BLOCK on a tool call means the tool does not run and the model receives
   ``ToolMessage(status="error")`` explaining the refusal (``on_block="raise"`` ends the run with
-  :class:`guardrails.Blocked` instead); blocked content is replaced by a notice; a blocked user
-  input ends the run with a refusal. REVIEW on a tool call pauses the run with a LangGraph
-  ``interrupt`` when the graph has a checkpointer (resume with ``Command(resume="approve")`` or
-  ``"reject"``, or ``{"type": "approve"}``); without a checkpointer REVIEW is enforced as BLOCK.
+  :class:`guardrails.Blocked` instead); blocked content is replaced by a notice; a blocked current
+  user request ends the run with a refusal (a blocked earlier message is replaced by a notice).
+  REVIEW on a tool call pauses the run with a LangGraph ``interrupt`` when the graph has a
+  checkpointer (resume with ``Command(resume="approve")`` or ``"reject"``, or
+  ``{"type": "approve"}``); without a checkpointer REVIEW is enforced as BLOCK.
   REVIEW on content is enforced as BLOCK.
 
 **GuardrailsCallbackHandler** (for ``AgentExecutor``, custom graphs, ``create_react_agent``):
@@ -185,25 +187,31 @@ def _review_decision(answer: Any) -> bool:
 _SEAL_KEY = os.urandom(32)
 
 
-def _seal(message: BaseMessage) -> str:
-    parts = (type(message).__name__, str(getattr(message, "tool_call_id", "")),
+def _seal(message: BaseMessage, agent: str) -> str:
+    parts = (agent, type(message).__name__, str(getattr(message, "tool_call_id", "")),
              str(getattr(message, "name", "")), message_text(message.content))
     data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hmac.new(_SEAL_KEY, data, hashlib.sha256).hexdigest()[:32]
 
 
-def _mark(message: BaseMessage, verdict: Verdict) -> None:
+def _mark(message: BaseMessage, verdict: Verdict, agent: str) -> None:
+    """Seal ``message`` as screened for ``agent`` (each agent screens under its own policy)."""
     meta = dict(message.response_metadata or {})
+    old = meta.get(_META_KEY)
+    seals = dict(old.get("seals") or {}) if isinstance(old, Mapping) and isinstance(
+        old.get("seals"), Mapping) else {}
+    seals[agent] = _seal(message, agent)
     meta[_META_KEY] = {"action": verdict.action.label, "categories": list(verdict.categories),
-                       "seal": _seal(message)}
+                       "seals": seals}
     message.response_metadata = meta
 
 
-def _checked(message: BaseMessage) -> bool:
+def _checked(message: BaseMessage, agent: str) -> bool:
     meta = getattr(message, "response_metadata", None)
     mark = meta.get(_META_KEY) if isinstance(meta, Mapping) else None
-    seal = mark.get("seal") if isinstance(mark, Mapping) else None
-    return isinstance(seal, str) and hmac.compare_digest(seal, _seal(message))
+    seals = mark.get("seals") if isinstance(mark, Mapping) else None
+    seal = seals.get(agent) if isinstance(seals, Mapping) else None
+    return isinstance(seal, str) and hmac.compare_digest(seal, _seal(message, agent))
 
 
 class PerimeterState(AgentState[Any]):
@@ -302,14 +310,15 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
     # Inputs are screened and the model's answer checked inside the model call itself, so no extra
     # graph nodes run per step and an unredacted answer never reaches the graph state (or a
     # checkpoint): the redacted one is what gets written.
-    def _new_messages(self, messages: Sequence[Any], agent: str) -> list[Any]:
-        start = 0
-        for i in range(len(messages) - 1, -1, -1):
-            m = messages[i]
-            if isinstance(m, AIMessage) and (not m.name or m.name == agent):
-                start = i + 1
-                break
-        return [m for m in messages[start:] if not isinstance(m, SystemMessage) and not _checked(m)]
+    @staticmethod
+    def _new_messages(messages: Sequence[Any], agent: str) -> list[Any]:
+        """Every message the model is about to read that this agent has not screened yet: user
+        input, tool results and other agents' messages, including ones loaded from an earlier
+        history. The system prompt (configuration) and the agent's own answers are not inputs."""
+        return [m for m in messages
+                if not isinstance(m, SystemMessage)
+                and not (isinstance(m, AIMessage) and (not m.name or m.name == agent))
+                and not _checked(m, agent)]
 
     def _content_event(self, m: Any, agent: str, run_id: str) -> Event:
         if isinstance(m, ToolMessage):
@@ -329,9 +338,9 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         return agent, run_id, [(m, self._content_event(m, agent, run_id)) for m in msgs]
 
     @staticmethod
-    def _replace(m: Any, content: str, v: Verdict) -> Any:
-        new = m.model_copy(update={"content": content})
-        _mark(new, v)
+    def _replace(m: Any, content: str | None, v: Verdict, agent: str) -> Any:
+        new = m.model_copy(update={"content": content} if content is not None else {})
+        _mark(new, v, agent)
         return new
 
     def _inputs(self, pairs: list[tuple[Any, Event, Verdict]],
@@ -339,18 +348,23 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         """Rewritten input messages (same ids, so they replace the originals in the state) and,
         when the user's input is blocked, the refusal that ends the run instead of the model."""
         updates: list[Any] = []
-        for m, ev, v in pairs:
+        last_user = max((i for i, (_, ev, _) in enumerate(pairs) if ev.kind is EventKind.INPUT),
+                        default=-1)
+        for i, (m, ev, v) in enumerate(pairs):
             if _is_blocking(v):
                 if self.on_block == "raise":
                     raise Blocked(v)
-                if ev.kind is EventKind.INPUT:
+                if i == last_user:  # the request itself: refuse it, the model is not called
                     refusal = AIMessage(content=_refusal(v, "this request"), name=agent or None)
-                    _mark(refusal, v)
+                    _mark(refusal, v, agent)
                     return updates, refusal
-                what = "a tool result" if ev.kind is EventKind.TOOL_RESULT else "a message from another agent"
-                updates.append(self._replace(m, _withheld(v, what), v))
+                what = {EventKind.TOOL_RESULT: "a tool result", EventKind.INPUT: "an earlier message"}.get(
+                    ev.kind, "a message from another agent")
+                updates.append(self._replace(m, _withheld(v, what), v, agent))
             elif v.action == Action.REDACT and v.content is not None:
-                updates.append(self._replace(m, v.content, v))
+                updates.append(self._replace(m, v.content, v, agent))
+            elif getattr(m, "id", None) is not None:
+                updates.append(self._replace(m, None, v, agent))  # sealed: not screened again
         return updates, None
 
     @staticmethod
@@ -414,9 +428,9 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         if _is_blocking(answer):
             if self.on_block == "raise":
                 raise Blocked(answer)
-            resp.result[idx] = self._replace(msg, _withheld(answer, "the answer"), answer)
+            resp.result[idx] = self._replace(msg, _withheld(answer, "the answer"), answer, agent)
         elif answer.action == Action.REDACT and answer.content is not None:
-            resp.result[idx] = self._replace(msg, answer.content, answer)
+            resp.result[idx] = self._replace(msg, answer.content, answer, agent)
 
     def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         agent, run_id, planned = self._model_context(request)
@@ -471,13 +485,13 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         has_ckpt = isinstance(configurable, Mapping) and configurable.get(_CHECKPOINTER_KEY) is not None
         return agent, run_id, config, has_ckpt
 
-    def _deny(self, call: Mapping[str, Any], verdict: Verdict, what: str | None = None) -> ToolMessage:
+    def _deny(self, call: Mapping[str, Any], verdict: Verdict, agent: str) -> ToolMessage:
         if self.on_block == "raise":
             raise Blocked(verdict)
         name = str(call.get("name"))
-        msg = ToolMessage(content=_refusal(verdict, what or f"the call to {name!r}"),
+        msg = ToolMessage(content=_refusal(verdict, f"the call to {name!r}"),
                           tool_call_id=str(call.get("id") or ""), name=name, status="error")
-        _mark(msg, verdict)
+        _mark(msg, verdict, agent)
         return msg
 
     def _gate(self, request: Any, verdict: Verdict, has_ckpt: bool,
@@ -505,15 +519,15 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
                     content=(f"A reviewer rejected the call to {call.get('name')!r}; it did not run. "
                              "Do not retry it."),
                     tool_call_id=str(call.get("id") or ""), name=str(call.get("name")), status="error")
-                _mark(msg, rejected)
+                _mark(msg, rejected, agent)
                 return request, msg
         elif _is_blocking(verdict):
-            return request, self._deny(call, verdict)
+            return request, self._deny(call, verdict, agent)
         if verdict.args is not None and verdict.action <= Action.REDACT:
             request = request.override(tool_call={**call, "args": dict(verdict.args)})
         return request, None
 
-    def _result(self, result: Any, verdict: Verdict) -> Any:
+    def _result(self, result: Any, verdict: Verdict, agent: str) -> Any:
         if not isinstance(result, ToolMessage):
             return result  # a Command (e.g. a handoff): its messages are screened before the next model call
         if _is_blocking(verdict):
@@ -521,13 +535,13 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
                 raise Blocked(verdict)
             new = result.model_copy(update={"content": _withheld(verdict, "this tool result"),
                                             "status": "error"})
-            _mark(new, verdict)
+            _mark(new, verdict, agent)
             return new
         if verdict.action == Action.REDACT and verdict.content is not None:
             new = result.model_copy(update={"content": verdict.content})
-            _mark(new, verdict)
+            _mark(new, verdict, agent)
             return new
-        _mark(result, verdict)
+        _mark(result, verdict, agent)
         return result
 
     def _result_event(self, result: Any, call: Mapping[str, Any], agent: str, run_id: str) -> Event | None:
@@ -551,7 +565,7 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         ev = self._result_event(result, call, agent, run_id)
         if ev is None:
             return result
-        return self._result(result, check_safely(self.guard, [ev]))
+        return self._result(result, check_safely(self.guard, [ev]), agent)
 
     async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         agent, run_id, _, has_ckpt = self._tool_context(request)
@@ -568,7 +582,7 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         ev = self._result_event(result, call, agent, run_id)
         if ev is None:
             return result
-        return self._result(result, await acheck_safely(self.guard, [ev]))
+        return self._result(result, await acheck_safely(self.guard, [ev]), agent)
 
 
 # ----------------------------------------------------------------------------- callback handler
