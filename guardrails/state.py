@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .registry import Registry
 
-__all__ = ["StateStore", "MemoryStore", "STATE_BACKENDS"]
+__all__ = ["STATE_BACKENDS", "MemoryStore", "StateStore"]
 
 
 @runtime_checkable
@@ -132,5 +132,73 @@ class MemoryStore:
             self._data.pop(key, None)
 
 
+class RedisStore:
+    """Run state in Redis, shared by every replica of an agent service.
+
+    ``incr`` is one atomic Lua call (INCRBY + PEXPIRE), so limits and budgets hold across
+    replicas; ``append`` is RPUSH + LTRIM + PEXPIRE in one MULTI. Items are stored as JSON, so
+    they must be JSON values (the built-in screens store only those). Keys are prefixed with
+    ``prefix`` so several deployments can share a server. Needs the ``redis`` extra.
+    """
+
+    _INCR = (
+        "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+        "redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+        "return v"
+    )
+
+    def __init__(self, client: Any = None, *, url: str | None = None, prefix: str = "perimeter:") -> None:
+        if client is None:
+            try:
+                import redis
+            except ImportError:
+                from .errors import MissingDependency
+
+                raise MissingDependency("redis", "redis") from None
+            client = redis.Redis.from_url(url or "redis://127.0.0.1:6379/0")
+        self._r = client
+        self._prefix = prefix
+        self._incr = client.register_script(self._INCR)
+
+    @staticmethod
+    def _ms(ttl: float) -> int:
+        return max(1, int(ttl * 1000))
+
+    def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
+        return int(self._incr(keys=[self._prefix + key], args=[int(amount), self._ms(ttl)]))
+
+    def get(self, key: str) -> int:
+        v = self._r.get(self._prefix + key)
+        try:
+            return int(v) if v is not None else 0
+        except ValueError:
+            return 0
+
+    def append(self, key: str, item: Any, *, ttl: float, max_items: int) -> None:
+        import json
+
+        k = self._prefix + key
+        pipe = self._r.pipeline(transaction=True)
+        pipe.rpush(k, json.dumps(item, separators=(",", ":")))
+        pipe.ltrim(k, -max_items, -1)
+        pipe.pexpire(k, self._ms(ttl))
+        pipe.execute()
+
+    def items(self, key: str) -> list[Any]:
+        import json
+
+        out = []
+        for raw in self._r.lrange(self._prefix + key, 0, -1):
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                continue
+        return out
+
+    def delete(self, key: str) -> None:
+        self._r.delete(self._prefix + key)
+
+
 STATE_BACKENDS: Registry[Callable[..., StateStore]] = Registry("state backend")
 STATE_BACKENDS.register("memory", MemoryStore, order=0)
+STATE_BACKENDS.register("redis", RedisStore, order=1)
