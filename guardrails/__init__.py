@@ -17,7 +17,8 @@ from .events import Direction, Event, EventKind, Source, ToolCall
 from .guard import Guard
 from .manifest import AgentPolicy, Manifest
 from .screens.base import CheckContext, Observer, Screen, register_screen
-from .state import MemoryStore, StateStore
+from .audit import AuditLog
+from .state import MemoryStore, RedisStore, StateStore
 from .verdict import Action, Finding, Verdict
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "AgentPolicy",
+    "AuditLog",
     "Blocked",
     "CheckContext",
     "ConfigError",
@@ -38,6 +40,7 @@ __all__ = [
     "Manifest",
     "MemoryStore",
     "MissingDependency",
+    "RedisStore",
     "Observer",
     "Screen",
     "Source",

@@ -15,6 +15,7 @@ from .state import MemoryStore, StateStore
 from .verdict import Action, Finding, Verdict
 
 if TYPE_CHECKING:
+    from .audit import AuditLog
     from .telemetry import Telemetry
 
 __all__ = ["Guard"]
@@ -48,6 +49,7 @@ class Guard:
         tracer_provider: Any = None,
         meter_provider: Any = None,
         capture_content: bool = False,
+        audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(manifest, Manifest):
@@ -75,6 +77,7 @@ class Guard:
             telemetry = Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                   capture_content=capture_content)
         self.telemetry = telemetry
+        self.audit = audit
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -105,6 +108,8 @@ class Guard:
                 ctx.findings.extend(found)
             verdict = self._verdict(event, ctx)
             self._observe(event, verdict, ctx)
+        if self.audit is not None:
+            verdict = self._audit(event, verdict)
         if self.telemetry is not None:
             self.telemetry.finish(handle, event, verdict, time.perf_counter() - start)
         return verdict
@@ -135,6 +140,8 @@ class Guard:
                 ctx.findings.extend(found)
             verdict = self._verdict(event, ctx)
             self._observe(event, verdict, ctx)
+        if self.audit is not None:
+            verdict = self._audit(event, verdict)
         if self.telemetry is not None:
             self.telemetry.finish(handle, event, verdict, time.perf_counter() - start)
         return verdict
@@ -183,6 +190,21 @@ class Guard:
                            degraded=degraded, mode="shadow", intended=decided)
         return Verdict(action=decided, findings=findings, content=content, args=ctx.args,
                        degraded=degraded, mode="enforce")
+
+    def _audit(self, event: Any, verdict: Verdict) -> Verdict:
+        """Write the decision; a decision that cannot be recorded is not taken (fail closed),
+        unless ``on_error: allow``, which lets it pass as degraded."""
+        assert self.audit is not None
+        try:
+            self.audit.record(event, verdict)
+            return verdict
+        except Exception as exc:  # noqa: BLE001
+            allow = self.manifest.defaults.on_error == "allow"
+            f = Finding(screen="audit", category="screen.error",
+                        action=Action.ALLOW if allow else Action.BLOCK, rule="audit.error",
+                        reason=f"the decision could not be written to the audit log ({type(exc).__name__})")
+            merged = Verdict.merge(verdict, Verdict(action=f.action, findings=(f,), degraded=allow))
+            return merged
 
     def _finish_invalid(self, event: Any, reason: str) -> Verdict:
         f = Finding(screen="guard", category="input.invalid", action=Action.BLOCK,
