@@ -44,6 +44,7 @@ __all__ = [
     "Peers",
     "RedactSettings",
     "TaintSettings",
+    "AnomalySettings",
     "ToolPolicy",
     "parse_window",
 ]
@@ -248,6 +249,27 @@ class TaintSettings(_Model):
     enabled: bool = True
 
 
+class AnomalySettings(_Model):
+    """Behaviour that no single rule catches: probing (repeated denials) and bursts."""
+
+    max_denials: int | None = Field(
+        5, ge=1, description="after this many blocked steps in a run, its further tool calls are blocked"
+    )
+    denial_action: UntrustedAction = "block"
+    burst_calls: int | None = Field(None, ge=1, description="tool calls per burst_per window, per agent")
+    burst_per: str = "10s"
+    burst_action: UntrustedAction = "review"
+    on_error: OnError | None = None
+    enabled: bool = True
+
+    @field_validator("burst_per")
+    @classmethod
+    def _check_per(cls, v: str) -> str:
+        if parse_window(v) is None:
+            raise ValueError("burst_per must be a time window such as 10s or 1m, not 'run'")
+        return v
+
+
 class AwsCredentials(_Model):
     role_arn: str
     duration: int = Field(900, ge=900, le=43200)
@@ -302,6 +324,7 @@ class Defaults(_Model):
     injection: InjectionSettings = Field(default_factory=InjectionSettings)
     redact: RedactSettings = Field(default_factory=RedactSettings)
     taint: TaintSettings = Field(default_factory=TaintSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     run_ttl: int = Field(86400, ge=1, description="seconds of inactivity after which run state expires")
 
 
@@ -318,8 +341,9 @@ class AgentSpec(_Model):
     injection: dict[str, Any] | None = None
     redact: dict[str, Any] | None = None
     taint: dict[str, Any] | None = None
+    anomaly: dict[str, Any] | None = None
 
-    @field_validator("injection", "redact", "taint")
+    @field_validator("injection", "redact", "taint", "anomaly")
     @classmethod
     def _partial(cls, v: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
         if v is None:
@@ -343,6 +367,7 @@ class AgentPolicy(_Model):
     injection: InjectionSettings
     redact: RedactSettings
     taint: TaintSettings
+    anomaly: AnomalySettings
     run_ttl: int
 
     def on_error_for(self, check: str) -> OnError:
@@ -375,6 +400,7 @@ class Manifest(_Model):
                 injection=_merge(d.injection, spec.injection),
                 redact=_merge(d.redact, spec.redact),
                 taint=_merge(d.taint, spec.taint),
+                anomaly=_merge(d.anomaly, spec.anomaly),
                 run_ttl=d.run_ttl,
             )
         return out
@@ -692,7 +718,7 @@ def _short(v: Any) -> str:
 
 _MODEL_NAMES = {
     "Manifest", "Defaults", "AgentSpec", "ToolPolicy", "ArgRule", "Limit", "Budget", "Peers",
-    "InjectionSettings", "RedactSettings", "TaintSettings", "Credentials", "AwsCredentials",
+    "InjectionSettings", "RedactSettings", "TaintSettings", "AnomalySettings", "Credentials", "AwsCredentials",
 }
 
 
@@ -724,6 +750,7 @@ def _dict_value(tp: Any) -> Any:
 
 _PARTIALS: dict[str, type[BaseModel]] = {
     "injection": InjectionSettings, "redact": RedactSettings, "taint": TaintSettings,
+    "anomaly": AnomalySettings,
 }
 
 

@@ -6,8 +6,15 @@ import importlib
 
 from .base import SCREENS, CheckContext, Observer, Screen, ScreenFactory, register_screen
 
-__all__ = ["SCREENS", "CheckContext", "Observer", "Screen", "ScreenFactory", "register_screen",
-           "load_builtin"]
+__all__ = [
+    "SCREENS",
+    "CheckContext",
+    "Observer",
+    "Screen",
+    "ScreenFactory",
+    "load_builtin",
+    "register_screen",
+]
 
 # Built-in screens, cheapest first. A module that is not part of this build is skipped.
 BUILTIN = (
@@ -15,6 +22,7 @@ BUILTIN = (
     "guardrails.screens.taint",
     "guardrails.screens.injection",
     "guardrails.redact.screen",
+    "guardrails.screens.anomaly",
 )
 
 _loaded = False
