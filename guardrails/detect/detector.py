@@ -24,6 +24,7 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 
 from ..verdict import Action, Finding
 from .engine import PrefilterEngine, make_engine
+from .lexical import LexicalModel
 from .normalize import (
     MAX_PAYLOAD_CHARS,
     Payload,
@@ -57,6 +58,8 @@ _GATE_DECODERS: dict[str, tuple[str, ...]] = {
     "b64": ("base64",), "hex": ("hex",), "bin": ("binary",), "url": ("url",), "spaced": ("spaced",),
     "blob": ("base64", "hex"),
 }
+LEXICAL_PMIN = 0.7  # lexical probability below this adds nothing
+LEXICAL_CHARS = 65_536  # characters the lexical model reads
 MAX_HITS = 512  # rule hits kept per scan (the score saturates long before)
 FUZZY_TIMEOUT = 0.005  # seconds per fuzzy confirmation
 
@@ -147,7 +150,8 @@ class InjectionDetector:
     ``threshold``: default decision threshold; ``thresholds``: per event kind."""
 
     def __init__(self, rules: RuleSet | None = None, *, engine: str = "auto",
-                 threshold: float = 0.5, thresholds: Mapping[str, float] | None = None) -> None:
+                 threshold: float = 0.5, thresholds: Mapping[str, float] | None = None,
+                 lexical: bool | str | LexicalModel | None = None) -> None:
         self.rules = rules or default_rules()
         self._rules: tuple[Rule, ...] = self.rules.rules
         self.engine: PrefilterEngine = make_engine(
@@ -155,6 +159,14 @@ class InjectionDetector:
         self.threshold = threshold
         self.thresholds = dict(thresholds or {})
         self._gate_names = self.engine.gate_names
+        self._by_id = dict(self.rules.by_id())
+        # optional learned lexical tier (off by default: see benchmarks/RESULTS.md, it does not
+        # generalize to unseen sources); True = the packaged model, a str = a model file path
+        self.lexical: LexicalModel | None = None
+        if isinstance(lexical, LexicalModel):
+            self.lexical = lexical
+        elif lexical:
+            self.lexical = LexicalModel.load(None if lexical is True else lexical)
         self._fuzzy: dict[int, Any] = {
             i: regex.compile(r.fuzzy, regex.IGNORECASE | regex.BESTMATCH)
             for i, r in enumerate(self._rules) if r.fuzzy
@@ -175,6 +187,13 @@ class InjectionDetector:
         signals: dict[str, int] = {}
         budget = _Budget()
         hits = self._scan_windows(text, untrusted, signals, budget)
+        if self.lexical is not None and text:
+            p = self.lexical.predict(normalize(text[:LEXICAL_CHARS]).text)
+            signals["lexical_pct"] = round(100 * p)
+            w = max(0.0, (p - LEXICAL_PMIN) / (1.0 - LEXICAL_PMIN)) * 0.95
+            if w > 0:
+                hits.append(RuleHit("lexical.model", "lexical", round(w, 4),
+                                    (0, min(len(text), LEXICAL_CHARS)), "text"))
         score = combine(hits)
         hits_t = tuple(sorted(hits, key=lambda h: (h.span, h.rule)))
         findings: tuple[Finding, ...] = ()
@@ -188,8 +207,8 @@ class InjectionDetector:
 
     # ------------------------------------------------------------------ internals
     def _finding(self, h: RuleHit, score: float, kind: str, action: Action, screen: str) -> Finding:
-        rule = self.rules.by_id().get(h.rule)
-        desc = rule.description if rule else h.rule
+        rule = self._by_id.get(h.rule)
+        desc = rule.description if rule else _EXTRA_DESCRIPTIONS.get(h.rule, h.rule)
         via = "" if h.via == "text" else f", seen via {h.via}"
         return Finding(
             screen=screen, category=f"injection.{h.category}", action=action, score=score,
@@ -330,6 +349,14 @@ class InjectionDetector:
         except TimeoutError:
             return True  # could not confirm in time: keep the anchor (fail towards flagging)
         return m is not None
+
+
+_EXTRA_DESCRIPTIONS = {
+    "lexical.model": "the learned lexical model finds the wording typical of injections",
+    "hidden.invisible_chars": "invisible / zero-width / bidi / tag characters in the text",
+    "obfuscation.encoded_payload": "an encoded payload (base64, hex, URL, ...) carries instructions",
+    "obfuscation.deep_nesting": "a payload is still encoded after several decoding layers",
+}
 
 
 def _chain(via: str, step: str) -> str:
