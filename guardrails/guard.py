@@ -6,7 +6,7 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .events import Event, EventKind
 from .manifest import Manifest
@@ -35,8 +35,9 @@ class Guard:
 
     ``check(event) -> Verdict`` never raises for a bad event or a failing screen: such problems
     become findings and the failure policy (``on_error``, block by default) decides. Pass
-    ``telemetry`` (see :mod:`guardrails.telemetry`) or ``tracer_provider``/``meter_provider`` to
-    emit OpenTelemetry; nothing global is ever set.
+    ``tracer_provider``/``meter_provider`` (or a ready ``telemetry``, see
+    :mod:`guardrails.telemetry`) to choose where OpenTelemetry goes; by default the API's global
+    providers are used, and ``telemetry=False`` turns it off. Nothing global is ever set.
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class Guard:
         *,
         state: StateStore | None = None,
         screens: Sequence[Screen] | None = None,
-        telemetry: Telemetry | None = None,
+        telemetry: Telemetry | Literal[False] | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
         capture_content: bool = False,
@@ -70,13 +71,14 @@ class Guard:
             k: tuple(s for s in self.screens if k in s.kinds) for k in EventKind
         }
         self._observers = tuple(s for s in self.screens if callable(getattr(s, "observe", None)))
-        if telemetry is None and (tracer_provider is not None or meter_provider is not None
-                                  or capture_content):
+        if telemetry is None:
+            # By default decisions go to the OpenTelemetry API's global providers: no-ops (about
+            # 3 µs a check) until the application configures OpenTelemetry. Nothing is set globally.
             from .telemetry import Telemetry
 
             telemetry = Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                   capture_content=capture_content)
-        self.telemetry = telemetry
+        self.telemetry: Telemetry | None = telemetry or None
         self.audit = audit
 
     # ------------------------------------------------------------------ constructors
