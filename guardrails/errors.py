@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .verdict import Verdict
 
-__all__ = ["GuardrailError", "ConfigError", "MissingDependency", "InputError", "Blocked"]
+__all__ = ["Blocked", "ConfigError", "GuardrailError", "InputError", "MissingDependency"]
 
 
 class GuardrailError(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Event", "EventKind", "Source", "ToolCall", "Direction", "UNTRUSTED_SOURCES"]
+__all__ = ["UNTRUSTED_SOURCES", "Direction", "Event", "EventKind", "Source", "ToolCall"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-__all__ = ["Action", "Finding", "Verdict", "Mode"]
+__all__ = ["Action", "Finding", "Mode", "Verdict"]
 
 Mode = Literal["enforce", "shadow"]
 

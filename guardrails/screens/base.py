@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..manifest import AgentPolicy, Manifest
     from ..state import StateStore
 
-__all__ = ["Screen", "Observer", "CheckContext", "ScreenFactory", "SCREENS", "register_screen"]
+__all__ = ["SCREENS", "CheckContext", "Observer", "Screen", "ScreenFactory", "register_screen"]
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from ..manifest import AgentPolicy, ArgRule, Manifest, ToolPolicy
 from ..verdict import Action, Finding, Verdict
 from .base import CheckContext, register_screen
 
-__all__ = ["PolicyScreen", "parse_args", "MAX_ARG_DEPTH", "MAX_ARG_NODES", "MAX_ARGS_JSON"]
+__all__ = ["MAX_ARGS_JSON", "MAX_ARG_DEPTH", "MAX_ARG_NODES", "PolicyScreen", "parse_args"]
 
 MAX_ARG_DEPTH = 32  # nesting levels in tool arguments
 MAX_ARG_NODES = 10_000  # values (containers and leaves) in one call's arguments
