@@ -297,9 +297,9 @@ class InjectionDetector:
         # hidden-text signals
         if norm.invisible:
             signals["invisible"] = signals.get("invisible", 0) + norm.invisible
-            w = 0.15 if norm.invisible < 8 else 0.35
+            w = (0.1 if norm.invisible < 8 else 0.2) * (1.5 if untrusted else 1.0)
             out[("hidden.invisible_chars", (0, len(text)))] = RuleHit(
-                "hidden.invisible_chars", "hidden", w * (2 if untrusted else 1), (0, len(text)), via)
+                "hidden.invisible_chars", "hidden", w, (0, len(text)), via)
         if norm.confusable >= 3:
             signals["confusable"] = signals.get("confusable", 0) + norm.confusable
         # decoded payloads
