@@ -186,6 +186,13 @@ def lexical_section(records: list[dict[str, Any]], outcomes: list[Outcome], loso
             row("lexical alone p≥0.5, in-sample", alone_in),
             row("lexical alone p≥0.5, leave-one-source-out", alone_lo)]
     size = (ROOT / "guardrails" / "data" / "lexical_injection.json").stat().st_size / 1024
+    def recall(pred: list[bool]) -> float:
+        inj = [p for p, o in zip(pred, outcomes, strict=True) if o.label]
+        return 100 * sum(inj) / len(inj)
+
+    base = recall([o.flagged for o in outcomes])
+    gain_in = recall(combined(insample)) - base
+    gain_lo = recall(combined(held)) - base
     return "\n".join([
         f"Optional lexical model (`scripts/train_lexical.py`, word uni/bigrams + logistic regression, "
         f"{size:.0f} KB JSON in `guardrails/data/`; enabled with `InjectionDetector(lexical=True)` or "
@@ -194,9 +201,10 @@ def lexical_section(records: list[dict[str, Any]], outcomes: list[Outcome], loso
         "",
         format_table(["configuration", "recall", "FPR", "FPR w/o harmful_plain", "FPR hard_negative"], rows),
         "",
-        "The honest (leave-one-source-out) gain of the lexical model over the rules is about one point "
-        "of recall, while in-sample it looks like twenty: it learns the sources, not the attacks. It is "
-        "therefore shipped but **off by default**.",
+        f"The honest (leave-one-source-out) gain of the lexical model over the rules is "
+        f"{gain_lo:+.1f} points of recall, while in-sample it looks like {gain_in:+.1f}: on its own it "
+        "learns the sources, not the attacks (held-out recall 39% at 15% FPR). It is therefore shipped "
+        "but **off by default**; the LOSO probabilities come from `scripts/train_lexical.py --loso`.",
     ])
 
 

@@ -71,6 +71,11 @@ def _fold_char(ch: str) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=1024)
+def _special_runs(chars: str) -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]+")
+
+
 class Piecewise:
     """A piecewise map from normalized to original positions: segment k starts at normalized
     index ``nstart[k]`` and original index ``ostart[k]``; inside it positions advance together,
@@ -203,6 +208,12 @@ def _prepare(text: str) -> tuple[str, str | None]:
     return out, (None if len(out) == len(text) else text)
 
 
+def _tr(text: str, table: dict[int, str]) -> str:
+    """``text.translate(table)`` for a table of non-ASCII keys, touching only non-ASCII runs
+    (str.translate with a dict is slow on long, mostly-ASCII text)."""
+    return _NON_ASCII_RUN.sub(lambda m: m.group().translate(table), text)
+
+
 def normalize(text: str) -> Normalized:
     if text.isascii():
         t, pre = _prepare(text.lower())
@@ -221,17 +232,17 @@ def normalize(text: str) -> Normalized:
             confusable += 1  # distinct look-alike letters
     invisible = 0
     if not special:
-        folded = text.translate(table).lower()
+        folded = _tr(text, table).lower()
         pm: Piecewise | None = None
     else:
         pm = Piecewise(len(text))
-        rx = re.compile("[" + "".join(re.escape(c) for c in special) + "]+")
+        rx = _special_runs("".join(sorted(special)))
         pieces: list[str] = []
         pos = npos = 0
         for m in rx.finditer(text):
             a, b = m.span()
             if a > pos:
-                seg = text[pos:a].translate(table).lower()
+                seg = _tr(text[pos:a], table).lower()
                 pm.add(npos, pos, False)
                 pieces.append(seg)
                 npos += len(seg)
@@ -249,7 +260,7 @@ def normalize(text: str) -> Normalized:
             pos = b
         if pos < len(text):
             pm.add(npos, pos, False)
-            pieces.append(text[pos:].translate(table).lower())
+            pieces.append(_tr(text[pos:], table).lower())
         folded = "".join(pieces)
     tag_text = ""
     tag_span: tuple[int, int] | None = None
