@@ -1,0 +1,104 @@
+"""The fast path must return exactly what Presidio's AnalyzerEngine (no_op) returns with the
+same recognizers."""
+
+from __future__ import annotations
+
+import json
+import random
+import warnings
+from pathlib import Path
+
+import pytest
+
+from guardrails.redact.fastpath import FastAnalyzer, relax_pattern
+from guardrails.redact.presidio_bridge import analyzer_engine, predefined_recognizers
+from guardrails.redact.secrets import secret_recognizers
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
+
+SAMPLES = [
+    "call (212) 555-0199 or +44 20 7946 0958, fax 030 1234567",
+    "card 4111-1111-1111-1111 exp 12/27; backup 5500 0000 0000 0004",
+    "IBAN DE89 3704 0044 0532 0130 00 and GB82WEST12345698765432",
+    "ssn 078-05-1120, 219 09 9999, 457555462",
+    "ip 192.168.1.1 and 2001:0db8:85a3::8a2e:0370:7334 and ::1",
+    "mail bob.o'neil+tag@sub.example.co.uk, not@localhost, x@y",
+    "ſtrange K\u212aelvin İstanbul \u0661\u0662\u0663-\u0664\u0665\u0666-\u0667\u0668\u0669\u0660 digits",
+    "\ufeffzero\u200bwidth 212\u200b555\u200b0199 and full-width \uff12\uff11\uff12\uff15\uff15\uff15\uff10\uff11\uff19\uff19",
+    "lone surrogate \ud800 next to bob@example.com \udfff",
+    "2024-05-15 12:00:00 order 55512 shipped, total 1,234.56 USD, ref 0000-1111",
+    "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 and AKIAIOSFODNN7EXAMPLE and xoxb-123-456-abc",
+    "tel. +1-903-140-4508x769 ext. 12 and 555-1234 ext 99 and 555-9876 x 5",
+]
+
+
+def _random_texts(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = "0123456789     ---..()+/@xX:abcdefgh\n\u00a0\u2013ſK\u0661"
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            kind = rng.random()
+            if kind < 0.4:
+                parts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))))
+            elif kind < 0.6:
+                parts.append(rng.choice(SAMPLES))
+            else:
+                parts.append(rng.choice(["call", "phone", "card", "ip", "email", "the", "Fax:", "IBAN"]))
+        out.append(" ".join(parts))
+    return out
+
+
+def _texts() -> list[str]:
+    texts = list(SAMPLES) + _random_texts(400)
+    f = BENCH / "pii_spans_dev.jsonl"
+    if f.exists():
+        texts += [json.loads(line)["text"] for line in f.open(encoding="utf-8")][:600]
+    return texts
+
+
+def _key(results: list) -> list:
+    return sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in results)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        recs = predefined_recognizers() + list(secret_recognizers())
+        return FastAnalyzer(recs), analyzer_engine(recs)
+
+
+def test_same_results_as_presidio(pair):
+    fast, engine = pair
+    texts = _texts()
+    diffs = []
+    for t in texts:
+        a = _key(engine.analyze(t, language="en"))
+        b = _key(fast.analyze_results(t))
+        if a != b:
+            diffs.append((t[:80], set(a) ^ set(b)))
+    assert not diffs, diffs[:5]
+    assert len(texts) > 400
+
+
+def test_prefilter_finds_nothing_in_plain_prose(pair):
+    fast, _ = pair
+    text = "The team reviewed the plan and agreed to ship it next week after the review. " * 12
+    assert fast.analyze_results(text) == []
+
+
+def test_every_pattern_is_prefiltered(pair):
+    fast, _ = pair
+    assert fast.stats["always"] == 0
+
+
+@pytest.mark.parametrize("pattern,relaxed", [
+    (r"\bab(?=c)", "ab"),
+    (r"(?<!\d)\d{3}(?!\d)", r"[\d\x{80}-\x{10FFFF}]{3}"),
+    (r"^x$", "x"),
+    (r"(?P<n>a)\1", "(a)(?:a)"),
+])
+def test_relax_pattern(pattern, relaxed):
+    assert relax_pattern(pattern) == relaxed
