@@ -296,8 +296,12 @@ def _lookahead_pad(p: str) -> int:
 
 def _max_width(p: str) -> int | None:
     try:
-        import sre_parse
+        import sys
 
+        if sys.version_info >= (3, 11):
+            from re import _parser as sre_parse
+        else:  # pragma: no cover
+            import sre_parse
         hi = sre_parse.parse(p).getwidth()[1]
     except Exception:  # noqa: BLE001 - syntax only regex knows: assume unbounded
         return None
