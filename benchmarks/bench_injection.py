@@ -85,11 +85,14 @@ def engine_table(records: list[dict[str, Any]], runs: int) -> str:
     kb = sum(len(t) for t in texts) / 1024.0
     rows = []
     base = None
-    for label, fn in [("normalize only (baseline)", lambda: [normalize(t) for t in texts]),
-                      ("prefilter: Hyperscan", None), ("prefilter: RE2 set", None),
-                      ("full scan, Hyperscan prefilter", None), ("full scan, RE2 prefilter", None)]:
+    engines = {"Hyperscan, rule patterns in prefilter mode (default)": "hyperscan",
+               "Hyperscan, literal anchors": "hyperscan-anchors", "RE2 set, literal anchors": "re2"}
+    stages: list[tuple[str, Any]] = [("normalize only (baseline)", lambda: [normalize(t) for t in texts])]
+    stages += [(f"prefilter: {k}", None) for k in engines]
+    stages += [(f"full scan: {k}", None) for k in engines]
+    for label, fn in stages:
         if fn is None:
-            engine = "hyperscan" if "Hyperscan" in label else "re2"
+            engine = engines[label.split(": ", 1)[1]]
             det = InjectionDetector(engine=engine)
             if label.startswith("prefilter"):
                 def fn(d: InjectionDetector = det) -> Any:
@@ -239,8 +242,8 @@ def main() -> int:
         "",
         calibration_table(outcomes),
         "",
-        "Engines (the prefilter finds rule anchors and de-obfuscation gates; RE2 then runs only the "
-        "candidate rules):",
+        "Engines (the prefilter finds candidate rules and de-obfuscation gates in one linear pass; RE2 "
+        "then confirms only the candidates and finds their spans):",
         "",
         engine_table(records, args.runs),
         "",

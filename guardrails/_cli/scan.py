@@ -118,7 +118,7 @@ def register(sub: Any, eval_sub: Any) -> None:
     s.add_argument("--threshold", type=float, help="decision threshold (default: manifest default)")
     s.add_argument("--action", choices=["block", "review", "redact"], help="action when flagged")
     s.add_argument("--rules", action="append", help="extra/replacement rule file(s) (YAML)")
-    s.add_argument("--engine", choices=["auto", "hyperscan", "re2"], default="auto",
+    s.add_argument("--engine", choices=["auto", "hyperscan", "hyperscan-anchors", "re2"], default="auto",
                    help="prefilter engine (default: Hyperscan when installed)")
     s.add_argument("--lexical", action="store_true",
                    help="add the learned lexical model; off by default because it does not generalize "
@@ -140,7 +140,7 @@ def register(sub: Any, eval_sub: Any) -> None:
     e.add_argument("--json", metavar="OUT", help="write the numbers as JSON")
     e.add_argument("--threshold", type=float, help="one threshold for every kind")
     e.add_argument("--rules", action="append", help="rule file(s) to use instead of the packaged ones")
-    e.add_argument("--engine", choices=["auto", "hyperscan", "re2"], default="auto")
+    e.add_argument("--engine", choices=["auto", "hyperscan", "hyperscan-anchors", "re2"], default="auto")
     e.add_argument("--lexical", action="store_true",
                    help="add the learned lexical model (scores on its own training data are optimistic)")
     e.add_argument("--lexical-model", metavar="FILE", help="a lexical model file (implies --lexical)")

@@ -1,10 +1,13 @@
-"""Linear-time matching for the injection rules: a literal prefilter, then per-rule RE2.
+"""Linear-time matching for the injection rules: a one-pass prefilter, then per-rule RE2.
 
-Each rule lists *anchors*: literal strings of which at least one occurs in every text the rule
-matches. A prefilter finds, in one pass, which anchors (and which cheap de-obfuscation *gates*)
-occur; only the rules whose anchors occur are then run, each with its own RE2 program (linear
-time, no backtracking). Two prefilters are available and measured in ``benchmarks/``:
-Hyperscan (``hyperscan`` package) and an RE2 set (``google-re2``).
+The default prefilter (``hyperscan``) compiles the rule patterns themselves in Hyperscan's
+PREFILTER mode: one pass tells which rules *may* match (a superset), and which de-obfuscation
+*gates* fire; RE2 (linear time, no backtracking) then confirms only those rules and finds their
+spans. Without Hyperscan, each rule's *anchors* (literal strings of which at least one of each
+group occurs in every text the rule matches; ``re:`` marks a small regex) go into an RE2 set
+(``re2``), or a Hyperscan literal database (``hyperscan-anchors``). All are measured in
+``benchmarks/``. The compiled Hyperscan database is cached in memory and on disk
+(``$PERIMETER_CACHE_DIR``, default ``~/.cache/perimeter``; set it to "" to disable).
 
 Inputs are the normalized texts of :mod:`.normalize`, always ASCII, so byte offsets equal
 character offsets.
@@ -13,9 +16,13 @@ character offsets.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import os
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = ["MAX_MATCHES", "MAX_PER_RULE", "Engine", "Hit", "PrefilterEngine", "gate_patterns", "make_engine"]
@@ -108,6 +115,79 @@ class _HyperscanPrefilter:
         return idx
 
 
+_HS_CACHE: dict[str, Any] = {}
+_HS_LOCK = threading.Lock()
+
+
+def _cache_dir() -> Path | None:
+    d = os.environ.get("PERIMETER_CACHE_DIR")
+    if d == "":
+        return None
+    base = Path(d) if d else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "perimeter"
+    return base
+
+
+def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int]) -> Any:
+    """Compile (or load from the in-process / on-disk cache) a block-mode Hyperscan database.
+    Compiling the rule set takes seconds; the serialized database is keyed by a hash of the
+    patterns, flags and Hyperscan version, so a changed rule file recompiles."""
+    import hyperscan
+
+    key = hashlib.sha256(json.dumps([list(exprs), list(flags), getattr(hyperscan, "__version__", "")])
+                         .encode()).hexdigest()[:32]
+    with _HS_LOCK:
+        db = _HS_CACHE.get(key)
+        if db is not None:
+            return db
+        cdir = _cache_dir()
+        path = cdir / f"hs-{key}.db" if cdir is not None else None
+        if path is not None and path.is_file():
+            try:
+                db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            except Exception:  # noqa: BLE001 - a stale or foreign cache file: recompile
+                db = None
+        if db is None:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(expressions=[e.encode() for e in exprs], ids=list(range(len(exprs))),
+                       elements=len(exprs), flags=list(flags))
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                    tmp.write_bytes(hyperscan.dumpb(db))
+                    os.replace(tmp, path)
+                except OSError:
+                    pass  # read-only home: compile each time
+        _HS_CACHE[key] = db
+        return db
+
+
+class _HyperscanRulePrefilter:
+    """The rule patterns themselves in Hyperscan's PREFILTER mode (a linear-time superset of
+    each pattern: bounded repeats and the like are relaxed), plus the gates. Far fewer false
+    candidates than literal anchors, so RE2 runs less often."""
+
+    def __init__(self, patterns: Sequence[str], gates: Sequence[str]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        rule_flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER
+        gate_flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        exprs = list(patterns) + list(gates)
+        flags = [rule_flags] * len(patterns) + [gate_flags] * len(gates)
+        self._db = _hyperscan_db(exprs, flags)
+        self._local = threading.local()
+
+    def match(self, text: str) -> list[int]:
+        s = getattr(self._local, "scratch", None)
+        if s is None:
+            s = self._local.scratch = self._hs.Scratch(self._db)
+        idx: list[int] = []
+        self._db.scan(text.encode("ascii", "replace"), match_event_handler=lambda i, a, b, f, c:
+                      idx.append(i), scratch=s)
+        return idx
+
+
 class _Re2Prefilter:
     def __init__(self, exprs: Sequence[str]) -> None:
         import re2
@@ -156,14 +236,26 @@ class PrefilterEngine:
                 self._lit_rules.append([])
         self._owner = owner
         self.n_rules = n
-        self.name = "re2"
+        self.name = "re2-anchors"
+        self._direct = False  # True: the prefilter reports rule indexes (and n + gate index)
         pf: _Prefilter | None = None
-        if prefilter in ("auto", "hyperscan"):
+        if prefilter in ("auto", "hyperscan", "hyperscan-anchors"):
             try:
-                pf = _HyperscanPrefilter(exprs)
-                self.name = "hyperscan"
+                if prefilter == "hyperscan-anchors":
+                    pf = _HyperscanPrefilter(exprs)
+                    self.name = "hyperscan-anchors"
+                else:
+                    gate_exprs: list[str] = []
+                    self._gate_owner: list[int] = []
+                    for g, name in enumerate(self.gate_names):
+                        for p in gates[name]:
+                            gate_exprs.append(p)
+                            self._gate_owner.append(g)
+                    pf = _HyperscanRulePrefilter(patterns, gate_exprs)
+                    self.name = "hyperscan"
+                    self._direct = True
             except ImportError:
-                if prefilter == "hyperscan":
+                if prefilter != "auto":
                     raise
         self._pf: _Prefilter = pf if pf is not None else _Re2Prefilter(exprs)
         opts = re2.Options()
@@ -174,9 +266,17 @@ class PrefilterEngine:
 
     def candidates(self, text: str) -> tuple[set[int], set[int]]:
         """(candidate rule indexes, gate indexes) for a normalized text."""
-        seen: set[tuple[int, int]] = set()
         gates: set[int] = set()
         n = self.n_rules
+        if self._direct:
+            rules: set[int] = set()
+            for j in self._pf.match(text):
+                if j < n:
+                    rules.add(j)
+                else:
+                    gates.add(self._gate_owner[j - n])
+            return rules, gates
+        seen: set[tuple[int, int]] = set()
         for j in self._pf.match(text):
             o = self._owner[j]
             if o < 0:
@@ -214,5 +314,7 @@ class PrefilterEngine:
 
 def make_engine(patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
                 prefilter: str = "auto") -> PrefilterEngine:
-    """``prefilter``: auto (Hyperscan when installed, else RE2), hyperscan or re2."""
+    """``prefilter``: ``auto`` (Hyperscan when installed, else RE2), ``hyperscan`` (the rule
+    patterns in Hyperscan prefilter mode), ``hyperscan-anchors`` (Hyperscan on the literal
+    anchors) or ``re2`` (an RE2 set on the literal anchors)."""
     return PrefilterEngine(patterns, anchors, prefilter)

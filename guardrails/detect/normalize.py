@@ -186,7 +186,7 @@ _ESCAPES = re.compile(r"\\[nrt]")
 _TABS = str.maketrans({"\t": " ", "\r": " "})
 _SP_RUN = re.compile(r"  +")
 _NL_TAIL = re.compile(r"\n[ \n]+")
-_ANY_WS_RUN = re.compile(r"[ \n]+")
+_ANY_WS_RUN = re.compile(r"[ \n]{2,}")
 
 
 def _prepare(text: str) -> tuple[str, str | None]:
