@@ -169,3 +169,17 @@ def test_bad_rule_files_are_config_errors(tmp_path) -> None:  # type: ignore[no-
     rs = load_rules([p])
     det = InjectionDetector(rs)
     assert det.scan("ZORK NOW", kind="input").flagged
+
+
+def test_engines_agree() -> None:
+    """The Hyperscan prefilter (rule patterns in prefilter mode) and the RE2 anchor set must
+    lead to the same hits: both only pick candidates, RE2 confirms."""
+    re2_det = InjectionDetector(engine="re2")
+    texts = [t for _, t, _ in ATTACKS] + [t for t, _ in BENIGN]
+    texts += [ex for r in RULES.rules for ex in r.examples]
+    for t in texts:
+        for kind in ("input", "tool_result"):
+            a = DET.scan(t, kind=kind)
+            b = re2_det.scan(t, kind=kind)
+            assert {(h.rule, h.span) for h in a.hits} == {(h.rule, h.span) for h in b.hits}, t
+            assert a.score == b.score
