@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import statistics
 import sys
 import time
@@ -230,7 +231,9 @@ def main() -> int:
         f"`benchmarks/bench_injection.py` on `{Path(args.data).name}` ({len(records)} texts), default "
         "settings (threshold 0.5 for every kind; rules are scored with their `weight_untrusted` on "
         f"`tool_result`). Rules only, no learned model. {machine()}; latencies are medians of "
-        f"{args.runs} passes per record, measured on a shared machine (other jobs were running).",
+        f"{args.runs} passes per record, measured on a shared machine (load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the run: absolute times are "
+        "inflated accordingly).",
         "",
         quality_tables(rep, outcomes),
         "",

@@ -339,7 +339,9 @@ _SPACED_RUN = re.compile(r"(?<![a-z])(?:[a-z](?:[ .\-_*|/]| {2,4})){5,}[a-z](?![
 def _printable_ratio(s: str) -> float:
     if not s:
         return 0.0
-    ok = sum(1 for c in s if c.isprintable() or c in "\n\r\t")
+    if s.isprintable():
+        return 1.0
+    ok = sum(map(str.isprintable, s)) + s.count("\n") + s.count("\r") + s.count("\t")
     return ok / len(s)
 
 
@@ -350,7 +352,7 @@ def _mostly_words(s: str) -> bool:
     """Decoded text worth screening: words, or another encoded layer (nested encodings)."""
     if len(s) >= 16 and _B64ISH.fullmatch(s) is not None:
         return True
-    letters = sum(1 for c in s if c.isalpha())
+    letters = sum(map(str.isalpha, s))
     return len(s) >= 6 and letters / len(s) >= 0.55 and (" " in s or len(s) < 40)
 
 
