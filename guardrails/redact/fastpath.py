@@ -91,6 +91,43 @@ _EXT_START = re.compile(
 )
 
 
+#: 4- and 5-digit strings ``PhoneNumberMatcher`` accepts for Presidio's default regions
+#: (see ``_phone_short``): other 4/5-digit chains are skipped without running the matcher.
+_DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+_SHORT_VALID: dict[int, frozenset[str]] = {}
+
+
+def _short_tables() -> dict[int, frozenset[str]]:
+    if not _SHORT_VALID:
+        import phonenumbers
+
+        from ._phone_short import PHONENUMBERS_VERSION, VALID_4, VALID_5
+
+        if phonenumbers.__version__ == PHONENUMBERS_VERSION:  # other metadata: no shortcut
+            _SHORT_VALID.update({4: VALID_4, 5: VALID_5})
+        else:
+            _SHORT_VALID[0] = frozenset()
+    return _SHORT_VALID
+
+
+def _short_chain_is_inert(chain: str) -> bool:
+    """True when a 4- or 5-digit chain cannot contain a valid number (default regions)."""
+    import unicodedata
+
+    tables = _short_tables()
+    digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
+    n = len(digits)
+    if n not in tables or "x" in chain.lower() or "\uff58" in chain:
+        return False
+    for k in range(4, n + 1):
+        table = tables.get(k)
+        if table is None:
+            return False
+        if any(digits[i:i + k] in table for i in range(n - k + 1)):
+            return False
+    return True
+
+
 def _canon_prev(c: str) -> str:
     """The class of the character before a phone candidate, as phonenumbers sees it."""
     from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
@@ -572,7 +609,7 @@ class FastAnalyzer:
             if p.mode == "full" or (cands is None and p.mode != "always" and p.rec_index in plan.full_recs):
                 if (cands is None or pid in cands) and p.rec_index not in full_done:
                     full_done.add(p.rec_index)
-                    results.extend(self._run_recognizer(rec, text))
+                    results.extend(self._run_full(rec, p.rec_index, text, cands))
                 continue
             if p.mode == "always" or cands is None:
                 windows = [(0, n)]
@@ -583,9 +620,12 @@ class FastAnalyzer:
                 windows = self._windows(p, spans, n)
             results.extend(self._run_pattern(rec, p, text, windows))
         if plan.phone_recs and (cands is None or self._phone_id in cands):
-            pw = ([(0, text, False)] if cands is None else
-                  self._phone_windows(text, cands[self._phone_id]))
             for ri in plan.phone_recs:
+                rec = self.recognizers[ri]
+                short_ok = (tuple(rec.supported_regions) == _DEFAULT_PHONE_REGIONS
+                            and rec.leniency == 1)
+                pw = ([(0, text, False)] if cands is None else
+                      self._phone_windows(text, cands[self._phone_id], short_ok))
                 results.extend(self._run_phone(ri, text, pw))
         for ri in plan.other_recs:
             results.extend(self._run_recognizer(self.recognizers[ri], text))
@@ -615,7 +655,8 @@ class FastAnalyzer:
         return _merge(raw)
 
     @staticmethod
-    def _phone_windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, str, bool]]:
+    def _phone_windows(text: str, spans: list[tuple[int, int]], short_ok: bool = False
+                       ) -> list[tuple[int, str, bool]]:
         """One small window per digit chain: ``(text offset of window[0], window, cacheable)``.
 
         What ``PhoneNumberMatcher`` decides about a chain depends only on the chain, the
@@ -637,6 +678,9 @@ class FastAnalyzer:
             ls = s
             while ls > 0 and s - ls < 12 and text[ls - 1] in _LEAD_OR_PUNCT:
                 ls -= 1
+            if short_ok and e - s <= 24 and "+" not in text[ls:s] and "\uff0b" not in text[ls:s] \
+                    and _short_chain_is_inert(text[s:e]):
+                continue
             if ls > 0:
                 window = _canon_prev(text[ls - 1]) + text[ls:min(n, e + 3)]
                 out.append((ls - 1, window, True))
@@ -672,6 +716,40 @@ class FastAnalyzer:
                         ))
         except TimeoutError:
             raise RedactionError(f"pattern {p.pattern.name!r} timed out") from None
+        return out
+
+    def _run_full(self, rec: Any, ri: int, text: str,
+                  cands: dict[int, list[tuple[int, int]]] | None) -> list[Any]:
+        """A recognizer with its own ``analyze`` (Presidio's IBAN recognizer) on slices of the
+        text around its candidates. A slice starts after and ends before a whitespace
+        character, so ``\\b`` at its edges means what it means in the whole text; patterns
+        with look-behinds get the whole text."""
+        n = len(text)
+        pats = [(pid, p) for pid, p in enumerate(self._plan.pats) if p.rec_index == ri]
+        if cands is None or any("(?<" in p.pattern.regex for _, p in pats):
+            return self._run_recognizer(rec, text)
+        raw: list[tuple[int, int]] = []
+        for pid, p in pats:
+            spans = cands.get(pid)
+            if spans:
+                raw.extend(self._windows(p, spans, n))
+        slices = []
+        for ws, we in _merge(raw):
+            lo = max(0, ws - 256)
+            while ws > lo and not text[ws - 1].isspace():
+                ws -= 1
+            hi = min(n, we + 256)
+            while we < hi and not text[we].isspace():
+                we += 1
+            if (ws > 0 and not text[ws - 1].isspace()) or (we < n and not text[we].isspace()):
+                return self._run_recognizer(rec, text)
+            slices.append((ws, we))
+        out = []
+        for ws, we in _merge(slices):
+            for r in self._run_recognizer(rec, text[ws:we]):
+                r.start += ws
+                r.end += ws
+                out.append(r)
         return out
 
     def _run_recognizer(self, rec: Any, text: str) -> list[Any]:

@@ -74,6 +74,7 @@ def offline_email_recognizer_class() -> type:
     from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
     extract = offline_tldextract()
+    extract("warm.example.com")  # builds the suffix trie now, not inside the first check
 
     class OfflineEmailRecognizer(EmailRecognizer):
         """EmailRecognizer whose domain check never reaches the network."""

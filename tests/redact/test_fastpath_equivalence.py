@@ -102,3 +102,28 @@ def test_every_pattern_is_prefiltered(pair):
 ])
 def test_relax_pattern(pattern, relaxed):
     assert relax_pattern(pattern) == relaxed
+
+
+def test_short_number_tables_match_phonenumbers():
+    import phonenumbers
+
+    from guardrails.redact._phone_short import PHONENUMBERS_VERSION, VALID_4, VALID_5
+
+    if phonenumbers.__version__ != PHONENUMBERS_VERSION:
+        pytest.skip("other phonenumbers metadata: the fast path does not use the tables")
+    regions = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+    rng = random.Random(3)
+    sample = [str(rng.randrange(10**5)).zfill(5) for _ in range(150)] + sorted(VALID_5)[::20]
+    sample += [str(rng.randrange(10**4)).zfill(4) for _ in range(150)] + sorted(VALID_4)[::5]
+    for d in sample:
+        found = any(True for r in regions
+                    for _ in phonenumbers.PhoneNumberMatcher(f"call {d} now", r, leniency=1))
+        assert found == (d in (VALID_5 if len(d) == 5 else VALID_4)), d
+
+
+def test_short_chains_with_context(pair):
+    fast, engine = pair
+    texts = ["in 2024, (1645) and +2024 or 1645-1 x 2024 and 12 345 then 16-45 and 99999",
+             "ab1645cd 1645% $1645 20 24 ext 12 and 0049 1645"]
+    for t in texts:
+        assert _key(engine.analyze(t, language="en")) == _key(fast.analyze_results(t))
