@@ -71,10 +71,17 @@ class MarkerScreen:
         return out
 
 
+_SCREENS: dict[str, tuple[Any, ...]] = {}
+
+
 def make_guard(data: dict[str, Any] | None = None) -> Guard:
+    """A fresh Guard (fresh run state) with the built-in screens plus MarkerScreen. The built-in
+    screens are built once per manifest: building the redaction screen loads its recognizers."""
     manifest = Manifest.from_dict(data or MANIFEST)
-    builtin = Guard(manifest).screens
-    return Guard(manifest, screens=[*builtin, MarkerScreen()])
+    key = json.dumps(data or MANIFEST, sort_keys=True)
+    if key not in _SCREENS:
+        _SCREENS[key] = Guard(manifest).screens
+    return Guard(manifest, screens=[*_SCREENS[key], MarkerScreen()])
 
 
 def fixture(name: str) -> Any:

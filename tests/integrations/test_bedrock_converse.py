@@ -78,14 +78,16 @@ def test_converse_loop_checks_every_tool_use() -> None:
     result = loop.run(USER, modelId=MODEL, toolConfig=TOOL_CONFIG)
     assert tools.calls == [("get_order", {"order_id": "AB12345678"})]  # denied calls never ran
     assert set(result.denied) == {"send_email", "delete_all_orders"}
-    assert result.text == "Shipped. Token <SECRET>." and result.stop_reason == "end_turn"
+    # redacted by the marker test screen or by the real redaction screen, whichever sees it first
+    assert result.text.startswith("Shipped.") and SECRET not in result.text
+    assert result.stop_reason == "end_turn"
     assert result.turns == 2
     # what the model saw on the second call
     second = server.requests[1]["body"]["messages"]
     assert [m["role"] for m in second] == ["user", "assistant", "user"]
     results = {b["toolResult"]["toolUseId"]: b["toolResult"] for b in second[2]["content"]}
     assert results["tu1"]["status"] == "success"
-    assert SECRET not in json.dumps(results["tu1"]) and "<SECRET>" in json.dumps(results["tu1"])
+    assert SECRET not in json.dumps(results["tu1"]) and "shipped" in json.dumps(results["tu1"])
     for denied in ("tu2", "tu3"):
         assert results[denied]["status"] == "error"
         assert "denied_by_policy" in results[denied]["content"][0]["text"]
@@ -103,7 +105,7 @@ def test_converse_stream_loop_on_event_stream_frames() -> None:
     loop = GuardedConverse(client, make_guard(), agent="support", tools=tools.mapping())
     result = loop.run(USER, stream=True, modelId=MODEL, toolConfig=TOOL_CONFIG)
     assert tools.calls == [("get_order", {"order_id": "AB12345678"})]
-    assert result.text == "Shipped. Token <SECRET>."
+    assert result.text.startswith("Shipped.") and SECRET not in result.text
     assistant = server.requests[1]["body"]["messages"][1]
     assert assistant["content"][0] == {"text": "Checking."}
     assert assistant["content"][1]["toolUse"]["input"] == {"order_id": "AB12345678"}

@@ -65,7 +65,7 @@ def test_each_invocation_checked_only_allowed_run() -> None:
     assert ok["functionResult"]["function"] == "get_order"
     assert "responseState" not in ok["functionResult"]
     body = ok["functionResult"]["responseBody"]["TEXT"]["body"]
-    assert SECRET not in body and "<SECRET>" in body  # tool output screened before the agent
+    assert SECRET not in body and "shipped" in body  # redacted before the agent sees it
     assert delete["functionResult"]["responseState"] == "REPROMPT"
     assert json.loads(delete["functionResult"]["responseBody"]["TEXT"]["body"])["error"] == (
         "denied_by_policy")
@@ -133,8 +133,8 @@ def test_tool_output_with_injection_is_withheld() -> None:
 
 def test_screen_agent_text() -> None:
     g = make_guard()
-    assert screen_agent_text(g, f"your key is {SECRET}", agent="support", session_id="s") == (
-        "your key is <SECRET>")
+    text = screen_agent_text(g, f"your key is {SECRET}", agent="support", session_id="s")
+    assert text.startswith("your key is ") and SECRET not in text
     with pytest.raises(Blocked):
         screen_agent_text(g, f"here: {CANARY}", agent="support", session_id="s")
 
@@ -150,7 +150,8 @@ def test_invoke_agent_round_trip_on_event_stream_frames() -> None:
     result = invoke_agent(client, make_guard(), agent="support", agent_id="AGENT12345",
                           agent_alias_id="TSTALIASID", session_id="sess-1",
                           input_text="Where is my order AB12345678?", tools=tools.mapping())
-    assert result.text == "Your order AB12345678 has shipped. Ref <SECRET>."
+    assert result.text.startswith("Your order AB12345678 has shipped. Ref ")
+    assert SECRET not in result.text
     assert result.round_trips == 2
     assert set(result.denied) == {"delete_all_orders", "POST /emails"}
     assert tools.calls == [("get_order", {"order_id": "AB12345678"})]

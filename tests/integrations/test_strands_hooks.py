@@ -88,7 +88,7 @@ def test_denied_tool_is_cancelled_allowed_tool_redacted_answer_redacted() -> Non
     agent, server, hooks = _agent(frames)
     result = agent("Where is AB12345678?")
     assert CALLS == [("get_order", {"order_id": "AB12345678"})]  # send_email never ran
-    assert SECRET not in str(result) and "<SECRET>" in str(result)
+    assert SECRET not in str(result) and "Your order shipped" in str(result)
     results = _tool_results(server.requests[1])
     assert results["t1"]["status"] == "success"
     assert SECRET not in json.dumps(results["t1"])
