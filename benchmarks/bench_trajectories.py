@@ -35,6 +35,7 @@ from guardrails.evals.trajectories import (
     baseline_allowlist,
     baseline_task_scope,
     evaluate,
+    guard_factory,
     task_scope,
 )
 from guardrails.manifest import Manifest
@@ -45,29 +46,17 @@ DEFAULT = ROOT.parent / "shared" / "bench" / "trajectories_dev.jsonl"
 SECTION = "## Agent trajectories"
 
 
-def _screens(m: Manifest, names: set[str] | None) -> list[Any]:
-    load_builtin()
-    out = []
-    for name, factory in SCREENS:
-        if names is not None and name not in names:
-            continue
-        s = factory(m)
-        if s is not None:
-            out.append(s)
-    return out
-
-
 def _guard_for(names: set[str] | None, **manifest_kw: Any) -> Callable[[Mapping[str, Any]], Guard]:
     cache: dict[tuple[str, ...], Manifest] = {}
 
-    def make(rec: Mapping[str, Any]) -> Guard:
+    def manifest_for(rec: Mapping[str, Any]) -> Manifest:
         tools = tuple(sorted(rec.get("agent_tools", [])))
         m = cache.get(tools)
         if m is None:
             m = cache[tools] = auto_manifest(tools, **manifest_kw)
-        return Guard(m, screens=_screens(m, names))
+        return m
 
-    return make
+    return guard_factory(manifest_for, screens=names)
 
 
 def _scope_meta(rec: Mapping[str, Any]) -> Mapping[str, Any]:

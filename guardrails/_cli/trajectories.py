@@ -45,8 +45,7 @@ def register(sub: Any, eval_sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import GuardrailError
     from ..evals.common import read_jsonl, write_json
-    from ..evals.trajectories import AUTO_AGENT, auto_manifest, evaluate, task_scope
-    from ..guard import Guard
+    from ..evals.trajectories import AUTO_AGENT, auto_manifest, evaluate, guard_factory, task_scope
     from ..manifest import Manifest
 
     records = read_jsonl(args.file)
@@ -57,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if args.manifest == "auto":
         cache: dict[tuple[str, ...], Manifest] = {}
 
-        def guard_for(rec: Mapping[str, Any]) -> Guard:
+        def manifest_for(rec: Mapping[str, Any]) -> Manifest:
             tools = tuple(sorted(str(t) for t in rec.get("agent_tools", [])))
             m = cache.get(tools)
             if m is None:
                 m = cache[tools] = auto_manifest(tools)
-            return Guard(m)
+            return m
 
         agent = AUTO_AGENT
     else:
@@ -78,13 +77,13 @@ def run(args: argparse.Namespace) -> int:
         if manifest.agent(agent) is None:
             raise GuardrailError(f"{args.manifest} has no agent {agent!r}")
 
-        def guard_for(rec: Mapping[str, Any]) -> Guard:
-            return Guard(manifest)
+        def manifest_for(rec: Mapping[str, Any]) -> Manifest:
+            return manifest
 
     def scope(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
         return {"scope": task_scope(rec)} if args.oracle_scope else None
 
-    report = evaluate(records, guard_for, agent=agent, progress=True, input_metadata=scope,
+    report = evaluate(records, guard_factory(manifest_for), agent=agent, progress=True, input_metadata=scope,
                       final_answer=args.final_answer == "check")
     if args.quiet:
         text = report.tables().split("\n\n## by suite")[0]

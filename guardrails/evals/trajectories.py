@@ -35,7 +35,9 @@ __all__ = [
     "auto_manifest_dict",
     "baseline_allowlist",
     "baseline_task_scope",
+    "build_screens",
     "evaluate",
+    "guard_factory",
     "replay",
     "task_scope",
     "validate_record",
@@ -106,6 +108,42 @@ def auto_manifest(agent_tools: Iterable[str], **kw: Any) -> Manifest:
     from ..manifest import Manifest
 
     return Manifest.from_dict(auto_manifest_dict(agent_tools, **kw), source="<auto>")
+
+
+def build_screens(manifest: Manifest, names: Iterable[str] | None = None) -> tuple[Any, ...]:
+    """The built-in screens for ``manifest`` (only ``names`` if given), built once."""
+    from ..screens import SCREENS, load_builtin
+
+    load_builtin()
+    wanted = None if names is None else set(names)
+    out = []
+    for name, factory in SCREENS:
+        if wanted is not None and name not in wanted:
+            continue
+        s = factory(manifest)
+        if s is not None:
+            out.append(s)
+    return tuple(out)
+
+
+def guard_factory(manifest_for: Callable[[Mapping[str, Any]], Manifest], *,
+                  screens: Iterable[str] | None = None) -> Callable[[Mapping[str, Any]], Guard]:
+    """A fresh Guard (own state: no run, counter or baseline leaks between records) per record,
+    sharing the screens built once per manifest (some screens are expensive to build)."""
+    from ..guard import Guard
+    from ..state import MemoryStore
+
+    names = None if screens is None else tuple(screens)
+    cache: dict[int, tuple[Manifest, tuple[Any, ...]]] = {}
+
+    def make(rec: Mapping[str, Any]) -> Guard:
+        m = manifest_for(rec)
+        hit = cache.get(id(m))
+        if hit is None or hit[0] is not m:
+            hit = cache[id(m)] = (m, build_screens(m, names))
+        return Guard(m, screens=hit[1], state=MemoryStore())
+
+    return make
 
 
 def task_scope(rec: Mapping[str, Any]) -> list[str]:
