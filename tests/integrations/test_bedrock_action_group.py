@@ -280,3 +280,29 @@ def test_fuzzed_events_never_raise_and_never_run_denied_calls(event: dict[str, A
     if h.calls:
         req = parse_action_group_event(event)
         assert req.agent in ("support", "billing", "auditor")
+
+
+def test_review_is_a_readable_denial_in_a_lambda() -> None:
+    import copy as _copy
+
+    from .bedrock_support import MANIFEST
+
+    data = _copy.deepcopy(MANIFEST)
+    data["agents"]["support"]["tools"]["get_order"]["approval"] = "required"
+    h = Handler()
+    resp = guard_action_group(make_guard(data))(h)(fixture("function_event.json"), None)
+    assert h.calls == []
+    assert resp["response"]["functionResponse"]["responseState"] == "REPROMPT"
+    assert "human approval" in json.loads(_body(resp))["reason"]
+
+
+def test_real_redaction_screen_rewrites_the_response_body() -> None:
+    guard = make_guard()
+    if "redact" not in {s.name for s in guard.screens}:
+        pytest.skip("the redaction screen is not in this build")
+    h = Handler(result="Customer: jane.doe@example.org, card 4111 1111 1111 1111, status shipped")
+    resp = guard_action_group(guard)(h)(fixture("function_event.json"), None)
+    body = _body(resp)
+    assert "jane.doe@example.org" not in body and "4111 1111 1111 1111" not in body
+    assert "status shipped" in body
+    assert "responseState" not in resp["response"]["functionResponse"]
