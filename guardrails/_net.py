@@ -2,6 +2,11 @@
 
 Anything ambiguous (several ``@``, user-info in URLs, backslashes, whitespace, control or
 invisible characters, several recipients in one string) is rejected rather than guessed at.
+So is anything two real parsers could read differently: percent-escapes in addresses (a mail
+client decodes ``mailto:eve%40evil.com%2Cbob@example.com`` into two recipients), source routes
+(``user%host@relay``, ``host!user@relay``), host names that IDNA 2003 (Python's codec) and IDNA
+2008 / UTS 46 (browsers, the ``idna`` package) map to different domains (``claß.com``), and IPv4
+hosts in other than dotted-decimal form (``0x0a.0.0.1``, ``167772161``, ``012.0.0.1``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from urllib.parse import urlsplit
 __all__ = ["domain_allowed", "host_of", "normalize_domain"]
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# RFC 5322 dot-atom without '%' and '!' (source routing through the allowed server, and
+# percent-escapes that a mail client decodes into '@' or ',')
+_LOCAL = re.compile(r"^[A-Za-z0-9#$&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9#$&'*+/=?^_`{|}~-]+)*$")
+_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the label separators of IDNA
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}$")
+_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 _BAD = re.compile(r"[\s\\\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff]")
 _SCHEMES = {"http", "https", "ws", "wss", "ftp", "ftps", "sftp", "s3"}
 
@@ -25,16 +36,43 @@ def normalize_domain(d: str) -> str | None:
     if not d or len(d) > 253 or _BAD.search(d):
         return None
     d = d.rstrip(".") if d.endswith(".") and not d.endswith("..") else d
-    if not d.isascii() and unicodedata.normalize("NFKC", d) != d:
-        return None  # full-width or compatibility forms: a look-alike, not a spelling
-    try:
-        ascii_d = d.encode("idna").decode("ascii").lower()
-    except (UnicodeError, ValueError):
-        return None
+    ascii_d: str | None
+    if d.isascii():
+        ascii_d = d.lower()
+    else:
+        if unicodedata.normalize("NFKC", d) != d:
+            return None  # full-width or compatibility forms: a look-alike, not a spelling
+        ascii_d = _idna_unambiguous(d)
+        if ascii_d is None:
+            return None
     labels = ascii_d.split(".")
     if not all(_LABEL.match(lbl) for lbl in labels):
         return None
+    if _NUMERIC_LABEL.match(labels[-1]) and not _IPV4.match(ascii_d):
+        # a URL parser reads a host ending in a number as an IPv4 address (hex, octal and
+        # 1-3 part forms included): only the canonical dotted-decimal form is comparable
+        return None
     return ascii_d
+
+
+def _idna_unambiguous(d: str) -> str | None:
+    """ASCII form of a non-ASCII host name, or None when IDNA 2003 (which maps characters such
+    as ß, ς, soft hyphen and joiners) and plain Punycode of the lower-cased label disagree:
+    then different clients would resolve different domains."""
+    out = []
+    for label in _DOTS.split(d):
+        if label.isascii():
+            out.append(label.lower())
+            continue
+        try:
+            via_idna = label.encode("idna").decode("ascii").lower()
+            direct = "xn--" + unicodedata.normalize("NFC", label.lower()).encode("punycode").decode("ascii")
+        except (UnicodeError, ValueError):
+            return None
+        if via_idna != direct:
+            return None
+        out.append(direct)
+    return ".".join(out)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -54,7 +92,7 @@ def host_of(value: str) -> str | None:
         return normalize_domain(parts.hostname)
     if value.lower().startswith("mailto:"):
         value = value[7:]
-        if "?" in value:
+        if "?" in value or "%" in value:
             return None
     if "@" in value:
         if value.count("@") != 1:
@@ -69,4 +107,5 @@ def host_of(value: str) -> str | None:
 
 
 def domain_allowed(host: str, domains: tuple[str, ...]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in domains)
+    """``host`` is one of ``domains`` or a subdomain of one (an IP address has no subdomains)."""
+    return any(host == d or (host.endswith("." + d) and not _IPV4.match(d)) for d in domains)

@@ -8,6 +8,7 @@ as *no match* (fail closed).
 from __future__ import annotations
 
 import functools
+import re
 from typing import Protocol
 
 import regex
@@ -20,6 +21,12 @@ except ImportError:  # pragma: no cover - re2 is a core dependency, kept optiona
 __all__ = ["MATCH_TIMEOUT", "FullMatcher", "compile_full"]
 
 MATCH_TIMEOUT = 0.05  # seconds, for the regex fallback only
+
+# RE2 folds case with Unicode simple folding, so (?i)k also matches U+212A KELVIN SIGN and (?i)s
+# U+017F LONG S: letters that a user who wrote [a-z] did not mean, and that a tool may later fold
+# to ASCII. Under a case-insensitive flag such values never match.
+_CASE_FLAG = re.compile(r"\(\?[A-Za-z-]*i")
+_FOLD_TO_ASCII = ("\u212a", "\u017f")
 
 
 class FullMatcher(Protocol):
@@ -36,7 +43,9 @@ class _Re2Matcher:
         self.pattern = pattern
         opts = _re2.Options()
         opts.max_mem = 8 << 20
+        opts.log_errors = False  # a pattern RE2 cannot compile falls back quietly
         compiled = _re2.compile(pattern, opts)
+        self._fold = _CASE_FLAG.search(pattern) is not None
         # The wrapper's fullmatch maps every offset back to str positions (~10 µs); a yes/no
         # answer only needs the C++ matcher, anchored at both ends (~1 µs).
         self._raw = compiled._regexp
@@ -47,6 +56,8 @@ class _Re2Matcher:
         try:
             b = value.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: not text, never a match
+            return False
+        if self._fold and not value.isascii() and any(c in value for c in _FOLD_TO_ASCII):
             return False
         return bool(self._raw.Match(self._both, b, 0, len(b))[0] != self._null)
 

@@ -11,6 +11,7 @@ __all__ = [
     "fold_confusables",
     "has_invisible",
     "invisible_or_confusable",
+    "lookalike",
     "skeleton",
     "strip_invisible",
 ]
@@ -66,16 +67,46 @@ def _strip_marks(s: str) -> str:
 
 
 _SEP = re.compile(r"[\s_\-\u2010-\u2015\u2212]+")
+# letters with a stroke, bar or small-capital form (no decomposition, so NFKD keeps them)
+_SKELETON_EXTRA = str.maketrans({
+    "ł": "l", "ƚ": "l", "ɫ": "l", "ʟ": "l", "ɪ": "i", "ɨ": "i", "ø": "o", "ɵ": "o", "đ": "d",
+    "ɗ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b", "ʙ": "b", "ɢ": "g", "ʜ": "h", "ɴ": "n", "ʀ": "r",
+    "ꜱ": "s", "ɾ": "r", "ƒ": "f", "ʋ": "v", "ɯ": "w", "ꞵ": "b", "ǝ": "e", "ɛ": "e",
+})
 
 
 def skeleton(s: str) -> str:
-    """A comparison key that collapses case, width, invisible characters, diacritics and
-    common confusables: two names with the same skeleton look alike to a human or a model."""
+    """A comparison key that collapses case, width, invisible and control characters,
+    diacritics and common confusables: two names with the same skeleton look alike to a human
+    or a model."""
     s = unicodedata.normalize("NFKC", s)
     s = strip_invisible(s)
+    if not s.isprintable():  # NUL, other controls, format, private-use, unassigned
+        s = "".join(c for c in s if c.isprintable() or c.isspace())
     s = fold_confusables(s)
     s = _strip_marks(s)
+    s = fold_confusables(s).translate(_SKELETON_EXTRA)  # again: 'ί' is 'ι' only without its mark
     return _SEP.sub("_", s.casefold().strip())
+
+
+def lookalike(name: str, declared: dict[str, str] | None) -> str | None:
+    """The declared name that ``name`` imitates, or None. ``declared`` maps ``skeleton(d)`` to
+    ``d``. Besides equal skeletons, a name counts as a look-alike when it has the length of a
+    declared name and differs from it only in a few non-ASCII characters (homoglyphs from any
+    script, e.g. Cherokee, that no table lists)."""
+    if not declared or not isinstance(name, str):
+        return None
+    k = skeleton(name)
+    hit = declared.get(k)
+    if hit is not None or k.isascii():
+        return hit
+    for dk, d in declared.items():
+        if len(dk) != len(k) or len(dk) < 2:
+            continue
+        diff = [i for i in range(len(k)) if k[i] != dk[i]]
+        if diff and len(diff) <= max(1, len(dk) // 3) and all(not k[i].isascii() for i in diff):
+            return d
+    return None
 
 
 def invisible_or_confusable(name: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .._net import domain_allowed, host_of
 from .._patterns import compile_full
-from .._text import skeleton
+from .._text import lookalike, skeleton
 from ..events import Direction, Event, EventKind
 from ..manifest import AgentPolicy, ArgRule, Manifest, ToolPolicy
 from ..verdict import Action, Finding, Verdict
@@ -145,6 +145,15 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
     if isinstance(rule.properties, dict):
         props = {k: (_compile_rule(r, f"{where}.{k}"), r.required) for k, r in rule.properties.items()}
     prop_skeletons = {skeleton(k): k for k in props} if props else {}
+    # `items` means the value is a list and `properties` an object: a value of another shape
+    # (an object for `items`, a list of objects or a JSON string for `properties`) would slip
+    # past those rules, so it is a type error
+    shape: tuple[type, ...] | None = None
+    shape_name = ""
+    if items is not None:
+        shape, shape_name = (list, tuple), "an array"
+    elif props is not None or props_any:
+        shape, shape_name = (Mapping,), "an object"
 
     def leaf(v: Any, path: str, out: list[Problem]) -> None:
         if isinstance(v, str):
@@ -198,6 +207,9 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
             return
         if type_test is not None and not type_test(v):
             out.append(("policy.arg", "arg.type", f"argument {path} must be {rule.type}, got {_typename(v)}"))
+            return
+        if shape is not None and not isinstance(v, shape):
+            out.append(("policy.arg", "arg.type", f"argument {path} must be {shape_name}, got {_typename(v)}"))
             return
         if type(v) in _SCALARS:
             leaf(v, path, out)
@@ -266,8 +278,8 @@ def _fmt_key(k: str) -> str:
     return k if k.isidentifier() and k.isascii() else json.dumps(k)
 
 
-def _unknown_key(k: str, path: str, skeletons: Mapping[str, str], out: list[Problem]) -> None:
-    declared = skeletons.get(skeleton(k))
+def _unknown_key(k: str, path: str, skeletons: dict[str, str], out: list[Problem]) -> None:
+    declared = lookalike(k, skeletons)
     if declared is not None:
         out.append(("policy.evasion", "arg.lookalike_key",
                     f"argument key {path} imitates the declared argument {declared!r} "
@@ -282,7 +294,7 @@ class _CompiledTool:
     any_args: bool
     args: Mapping[str, tuple[Checker, str]]
     required: tuple[str, ...]
-    arg_skeletons: Mapping[str, str]
+    arg_skeletons: dict[str, str]
     approval: bool
     limit_calls: int | None
     limit_window: float | None
@@ -293,7 +305,7 @@ class _CompiledTool:
 class _CompiledAgent:
     policy: AgentPolicy
     tools: Mapping[str, _CompiledTool]
-    tool_skeletons: Mapping[str, str]
+    tool_skeletons: dict[str, str]
     send: frozenset[str]
     receive: frozenset[str]
     budget_calls: int | None
@@ -365,7 +377,7 @@ class PolicyScreen:
         return ()
 
     def _unknown_agent(self, name: str) -> Finding:
-        declared = self._agent_skeletons.get(skeleton(name)) if isinstance(name, str) else None
+        declared = lookalike(name, self._agent_skeletons) if isinstance(name, str) else None
         if declared is not None:
             return _f("policy.evasion", "agent_lookalike",
                       f"agent name imitates the declared agent {declared!r} "
@@ -379,7 +391,7 @@ class PolicyScreen:
         name = event.tool.name
         tool = agent.tools.get(name)
         if tool is None:
-            declared = agent.tool_skeletons.get(skeleton(name))
+            declared = lookalike(name, agent.tool_skeletons)
             if declared is not None:
                 return [_f("policy.evasion", "tool_lookalike",
                            f"tool name imitates the declared tool {declared!r} "
@@ -422,7 +434,11 @@ class PolicyScreen:
     def _count(self, agent: _CompiledAgent, tool: _CompiledTool, event: Event,
                ctx: CheckContext) -> list[Finding]:
         """Atomically count this call against its limits; a count over a limit is rolled back
-        at once, a counted call that ends up not running is rolled back in ``observe``."""
+        at once, a counted call that ends up blocked is rolled back in ``observe``.
+
+        Time windows are sliding: the previous window's count is weighted by how much of it
+        still overlaps the last ``per`` seconds, so calls bunched around a window boundary
+        cannot reach twice the limit."""
         taken: list[tuple[str, float]] = []
         ttl_run = float(agent.policy.run_ttl)
         out: list[Finding] = []
@@ -437,9 +453,14 @@ class PolicyScreen:
                 ttl = ttl_run
             else:
                 bucket = int(ctx.now // window)
-                key = f"pol:{what}:{agent.policy.name}:{tname}:{per}:{bucket}"
+                base = f"pol:{what}:{agent.policy.name}:{tname}:{per}:"
+                key = f"{base}{bucket}"
                 ttl = window * 2
-            n = ctx.state.incr(key, 1, ttl=ttl)
+            n: float = ctx.state.incr(key, 1, ttl=ttl)
+            if window is not None and n <= calls:
+                prev = ctx.state.get(f"{base}{bucket - 1}")
+                if prev:
+                    n += prev * (1.0 - (ctx.now - bucket * window) / window)
             if n > calls:
                 ctx.state.incr(key, -1, ttl=ttl)
                 scope = "this run" if window is None else f"per {per}"
@@ -460,12 +481,19 @@ class PolicyScreen:
         peer = event.peer
         if not isinstance(peer, str) or not peer:
             return [_f("policy.peer_not_allowed", "peer_missing", "message event without a peer")]
-        sending = event.direction is Direction.SEND
+        direction = event.direction
+        if direction == Direction.SEND:
+            sending = True
+        elif direction == Direction.RECEIVE:
+            sending = False
+        else:
+            return [_f("policy.peer_not_allowed", "direction_missing",
+                       "message event without a direction (send or receive)")]
         allowed = agent.send if sending else agent.receive
         if peer in allowed:
             return []
         verb = "send to" if sending else "receive from"
-        look = {skeleton(p): p for p in (*self._agents, *allowed)}.get(skeleton(peer))
+        look = lookalike(peer, self._agent_skeletons)
         if look is not None and look != peer:
             return [_f("policy.evasion", "peer_lookalike",
                        f"peer name imitates the agent {look!r} (case, width, look-alike or invisible characters)")]
@@ -474,7 +502,8 @@ class PolicyScreen:
 
     def observe(self, event: Event, verdict: Verdict, ctx: CheckContext) -> None:
         taken = ctx.scratch.get("policy.counted")
-        if taken and verdict.action > Action.REDACT:
+        # a REVIEW call runs once approved, so it stays counted; only a blocked call is undone
+        if taken and verdict.action >= Action.BLOCK:
             for key, ttl in taken:
                 ctx.state.incr(key, -1, ttl=ttl)
 

@@ -343,7 +343,7 @@ def test_limit_window_expires() -> None:
     ev = Event.tool_call(agent="a", run_id="r", tool="t", args={})
     assert g.check(ev).action == Action.ALLOW
     assert g.check(Event.tool_call(agent="a", run_id="other", tool="t", args={})).action == Action.BLOCK
-    now[0] += 61
+    now[0] += 121  # sliding window: the previous minute's call still weighs until it is a full window old
     assert g.check(ev).action == Action.ALLOW
 
 
@@ -353,10 +353,15 @@ def test_budget_counts_all_tools() -> None:
     assert res == [Action.ALLOW] * 3 + [Action.BLOCK]
 
 
-def test_review_rolls_back_the_count() -> None:
+def test_review_counts_but_block_rolls_back() -> None:
+    # an approved REVIEW call runs, so it counts (else approval-gated tools had no limit at all)
     g = _guard({"t": {"approval": "required", "limit": {"calls": 1}}})
-    for _ in range(3):
-        assert g.check(Event.tool_call(agent="a", run_id="r", tool="t")).action == Action.REVIEW
+    assert g.check(Event.tool_call(agent="a", run_id="r", tool="t")).action == Action.REVIEW
+    assert g.check(Event.tool_call(agent="a", run_id="r", tool="t")).action == Action.BLOCK
+    # a call that was blocked (here: by the limit itself) does not use up the budget
+    g = _guard({"t": {"limit": {"calls": 1}}, "u": {}}, budget={"tool_calls": 2, "per": "run"})
+    res = [g.check(Event.tool_call(agent="a", run_id="r", tool=t)).action for t in "tttuu"]
+    assert res == [Action.ALLOW, Action.BLOCK, Action.BLOCK, Action.ALLOW, Action.BLOCK]
 
 
 def test_limits_are_atomic_under_threads() -> None:
