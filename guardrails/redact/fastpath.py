@@ -64,6 +64,7 @@ class Detection:
 # scan, as are lone surrogates (not encodable as UTF-8) -> U+FFFD. Both keep the length.
 _FOLD: dict[int, int] = {0x130: ord("i"), 0x17F: ord("s"), 0x212A: ord("k")}
 _FOLD.update({cp: 0xFFFD for cp in range(0xD800, 0xE000)})
+_NEEDS_FOLD = re.compile("[\u0130\u017f\u212a\ud800-\udfff]")
 
 # Non-ASCII characters: the prefilter runs without Unicode classes (they make SOM automata
 # too large), so every positive class that could match a non-ASCII character is widened to
@@ -573,7 +574,10 @@ class FastAnalyzer:
         out: dict[int, list[tuple[int, int]]] = {}
         if self._hs is not None:
             ascii_ = text.isascii()
-            data = (text if ascii_ else text.translate(_FOLD)).encode("utf-8")
+            if not ascii_ and _NEEDS_FOLD.search(text) is not None:
+                data = text.translate(_FOLD).encode("utf-8")
+            else:
+                data = text.encode("utf-8")
             hits: list[tuple[int, int, int]] = []
             try:
                 self._hs.scan(data, hits)
