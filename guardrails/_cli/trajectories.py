@@ -37,6 +37,8 @@ def register(sub: Any, eval_sub: Any) -> None:
     p.add_argument("--oracle-scope", action="store_true",
                    help="bind each run to the tools of the record's own legitimate calls (a perfect "
                         "per-task tool filter, for comparison; uses the labels)")
+    p.add_argument("--screens", default=None, metavar="NAMES",
+                   help="comma-separated screens to run (default: all built-in), e.g. policy,taint")
     p.add_argument("--limit", type=int, default=None, help="replay only the first N records")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the overall table")
     p.set_defaults(func=run)
@@ -83,8 +85,18 @@ def run(args: argparse.Namespace) -> int:
     def scope(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
         return {"scope": task_scope(rec)} if args.oracle_scope else None
 
-    report = evaluate(records, guard_factory(manifest_for), agent=agent, progress=True, input_metadata=scope,
-                      final_answer=args.final_answer == "check")
+    names = None
+    if args.screens:
+        from ..screens import SCREENS, load_builtin
+
+        load_builtin()
+        names = [n.strip() for n in args.screens.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(SCREENS.names()))
+        if unknown:
+            raise GuardrailError(f"unknown screen(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(SCREENS.names())}")
+    report = evaluate(records, guard_factory(manifest_for, screens=names), agent=agent, progress=True,
+                      input_metadata=scope, final_answer=args.final_answer == "check")
     if args.quiet:
         text = report.tables().split("\n\n## by suite")[0]
     else:

@@ -15,6 +15,7 @@ from guardrails.evals.trajectories import (
     auto_manifest,
     baseline_allowlist,
     baseline_task_scope,
+    build_screens,
     evaluate,
     replay,
     task_scope,
@@ -54,8 +55,18 @@ def legit(**kw: Any) -> dict[str, Any]:
     return rec
 
 
+_FAST = ("policy", "taint", "injection")
+_built: dict[tuple[str, ...], Any] = {}
+
+
 def auto_guard(rec: Any) -> Guard:
-    return Guard(auto_manifest(rec["agent_tools"]))
+    """The auto policy with the fast screens, built once per tool set (fresh state per call)."""
+    tools = tuple(sorted(rec["agent_tools"]))
+    if tools not in _built:
+        m = auto_manifest(tools)
+        _built[tools] = (m, build_screens(m, _FAST))
+    m, screens = _built[tools]
+    return Guard(m, screens=screens)
 
 
 def test_auto_manifest_has_exactly_the_tools() -> None:
@@ -167,12 +178,14 @@ def test_cli_with_manifest_file(tmp_path: Path) -> None:
     m = tmp_path / "m.yaml"
     m.write_text("version: 1\nagents:\n  bank:\n    tools:\n      get_balance: {}\n", encoding="utf-8")
     out = tmp_path / "o.json"
-    assert main(["eval", "trajectories", str(f), "--manifest", str(m), "--json", str(out)]) == 0
+    assert main(["eval", "trajectories", str(f), "--manifest", str(m), "--screens", "policy,taint",
+                 "--json", str(out)]) == 0
     assert json.loads(out.read_text())["overall"]["legit_clean"] == 1.0
     assert main(["eval", "trajectories", str(f), "--manifest", str(m), "--agent", "nobody"]) == 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
     assert main(["eval", "trajectories", str(bad)]) == 1
+    assert main(["eval", "trajectories", str(f), "--screens", "nope"]) == 1
 
 
 def test_final_answer_checked_only_when_asked() -> None:
@@ -191,7 +204,8 @@ def test_cli_oracle_scope_stops_out_of_task_tool(tmp_path: Path) -> None:
     f = tmp_path / "t.jsonl"
     f.write_text(json.dumps(rec) + "\n", encoding="utf-8")
     out = tmp_path / "o.json"
-    assert main(["eval", "trajectories", str(f), "--json", str(out)]) == 0
+    fast = ["--screens", "policy,taint,injection"]
+    assert main(["eval", "trajectories", str(f), *fast, "--json", str(out)]) == 0
     assert json.loads(out.read_text())["overall"]["attack_stopped"] == 0.0
-    assert main(["eval", "trajectories", str(f), "--oracle-scope", "--json", str(out)]) == 0
+    assert main(["eval", "trajectories", str(f), *fast, "--oracle-scope", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["overall"]["attack_stopped"] == 1.0
