@@ -95,9 +95,10 @@ def _cmd_eval_texts(args: argparse.Namespace) -> int:
 
     outcomes = evaluate_texts(records, detector=det, kind_map=km, threshold=thr, progress=prog)
     rep = report(outcomes)
+    if args.json:  # first, so that a closed stdout pipe cannot lose it
+        write_json(args.json, rep)
     print(format_report(rep))
     if args.json:
-        write_json(args.json, rep)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 
