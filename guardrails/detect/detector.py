@@ -23,6 +23,7 @@ from typing import Any
 import regex  # type: ignore[import-untyped,unused-ignore]
 
 from ..verdict import Action, Finding
+from .classifier import TextClassifier
 from .engine import PrefilterEngine, make_engine
 from .lexical import LexicalModel
 from .normalize import (
@@ -151,7 +152,8 @@ class InjectionDetector:
 
     def __init__(self, rules: RuleSet | None = None, *, engine: str = "auto",
                  threshold: float = 0.5, thresholds: Mapping[str, float] | None = None,
-                 lexical: bool | str | LexicalModel | None = None) -> None:
+                 lexical: bool | str | LexicalModel | None = None,
+                 classifier: TextClassifier | None = None) -> None:
         self.rules = rules or default_rules()
         self._rules: tuple[Rule, ...] = self.rules.rules
         self.engine: PrefilterEngine = make_engine(
@@ -167,6 +169,8 @@ class InjectionDetector:
             self.lexical = lexical
         elif lexical:
             self.lexical = LexicalModel.load(None if lexical is True else lexical)
+        # optional user-supplied local model (guardrails.detect.classifier); never required
+        self.classifier = classifier
         self._fuzzy: dict[int, Any] = {
             i: regex.compile(r.fuzzy, regex.IGNORECASE | regex.BESTMATCH)
             for i, r in enumerate(self._rules) if r.fuzzy
@@ -193,6 +197,13 @@ class InjectionDetector:
             w = max(0.0, (p - LEXICAL_PMIN) / (1.0 - LEXICAL_PMIN)) * 0.95
             if w > 0:
                 hits.append(RuleHit("lexical.model", "lexical", round(w, 4),
+                                    (0, min(len(text), LEXICAL_CHARS)), "text"))
+        if self.classifier is not None and text:
+            pc = float(self.classifier.predict(text[:LEXICAL_CHARS]))
+            signals["classifier_pct"] = round(100 * pc)
+            wc = max(0.0, (pc - 0.5) / 0.5) * 0.95
+            if wc > 0:
+                hits.append(RuleHit("classifier.model", "classifier", round(wc, 4),
                                     (0, min(len(text), LEXICAL_CHARS)), "text"))
         score = combine(hits)
         hits_t = tuple(sorted(hits, key=lambda h: (h.span, h.rule)))
@@ -353,6 +364,7 @@ class InjectionDetector:
 
 _EXTRA_DESCRIPTIONS = {
     "lexical.model": "the learned lexical model finds the wording typical of injections",
+    "classifier.model": "the configured local classifier rates the text as an injection",
     "hidden.invisible_chars": "invisible / zero-width / bidi / tag characters in the text",
     "obfuscation.encoded_payload": "an encoded payload (base64, hex, URL, ...) carries instructions",
     "obfuscation.deep_nesting": "a payload is still encoded after several decoding layers",
