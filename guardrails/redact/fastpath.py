@@ -305,7 +305,10 @@ def relax_pattern(p: str, *, loosen: bool = False) -> str:
         if c == "{" and loosen:
             m = _COUNTED.match(p, i)
             if m:
-                out.append("*" if m.group(1) == "0" else "+")
+                lo = int(m.group(1))
+                # keep a lower bound (cheap for Hyperscan, and it keeps candidates rare);
+                # drop the upper bound (large counted repeats make the automaton huge)
+                out.append("*" if lo == 0 else "+" if lo == 1 else f"{{{min(lo, 32)},}}")
                 i = m.end()
                 continue
         out.append(c)
@@ -371,7 +374,7 @@ class _Plan:
 def _hs_flags(som: bool, ucp: bool) -> int:
     import hyperscan
 
-    return (hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_DOTALL | hyperscan.HS_FLAG_MULTILINE
+    return (hyperscan.HS_FLAG_DOTALL | hyperscan.HS_FLAG_MULTILINE
             | hyperscan.HS_FLAG_UTF8 | (hyperscan.HS_FLAG_UCP if ucp else 0)
             | (hyperscan.HS_FLAG_SOM_LEFTMOST if som else 0))
 
@@ -391,7 +394,38 @@ class _Hyperscan:
                 flags=[_hs_flags(som, ucp) for _, _, som, ucp in exprs],
             )
             _store_cached(exprs, self.db)
+        # a first pass without start-of-match tracking that stops at the first match: about
+        # half the cost, and text without any candidate (the common case) needs nothing more
+        quick = [(i, e, False, ucp) for i, e, _, ucp in exprs]
+        self.quick = _load_cached(quick, single=True)
+        if self.quick is None:
+            self.quick = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self.quick.compile(
+                expressions=[e.encode("utf-8") for _, e, _, _ in quick],
+                ids=[i for i, _, _, _ in quick],
+                elements=len(quick),
+                flags=[_hs_flags(False, ucp) | hyperscan.HS_FLAG_SINGLEMATCH for _, _, _, ucp in quick],
+            )
+            _store_cached(quick, self.quick, single=True)
         self._local = threading.local()
+
+    def any_match(self, data: bytes) -> bool:
+        scratch = getattr(self._local, "quick_scratch", None)
+        if scratch is None:
+            scratch = self.hs.Scratch(self.quick)
+            self._local.quick_scratch = scratch
+        found = False
+
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: Any) -> bool:
+            nonlocal found
+            found = True
+            return True  # stop
+
+        try:
+            self.quick.scan(data, match_event_handler=on_match, scratch=scratch)
+        except self.hs.ScanTerminated:
+            pass
+        return found
 
     def scan(self, data: bytes, hits: list[tuple[int, int, int]]) -> None:
         scratch = getattr(self._local, "scratch", None)
@@ -421,7 +455,7 @@ class _Hyperscan:
 _MAX_HITS = 1_000_000
 
 
-def _cache_path(exprs: list[tuple[int, str, bool, bool]]) -> Any:
+def _cache_path(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
     import hashlib
     import os
     from pathlib import Path
@@ -431,29 +465,29 @@ def _cache_path(exprs: list[tuple[int, str, bool, bool]]) -> Any:
     base = os.environ.get("PERIMETER_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "agent-perimeter")
-    h = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), exprs)).encode("utf-8")).hexdigest()
+    h = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), single, exprs)).encode("utf-8")).hexdigest()
     return Path(base) / f"hs-{h[:32]}.db"
 
 
-def _load_cached(exprs: list[tuple[int, str, bool, bool]]) -> Any:
+def _load_cached(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
     """A compiled Hyperscan database from the cache directory (compiling the combined
     start-of-match database takes seconds; loading it takes milliseconds). Any problem: None."""
     import hyperscan
 
     try:
-        data = _cache_path(exprs).read_bytes()
+        data = _cache_path(exprs, single).read_bytes()
         return hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK)
     except Exception:  # noqa: BLE001 - no cache or a stale one: compile instead
         return None
 
 
-def _store_cached(exprs: list[tuple[int, str, bool, bool]], db: Any) -> None:
+def _store_cached(exprs: list[tuple[int, str, bool, bool]], db: Any, single: bool = False) -> None:
     import os
 
     import hyperscan
 
     try:
-        path = _cache_path(exprs)
+        path = _cache_path(exprs, single)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(hyperscan.dumpb(db))
@@ -514,6 +548,9 @@ class FastAnalyzer:
             exprs: list[tuple[int, str, bool, bool]] = []
             for pid, p in enumerate(plan.pats):
                 loose = relax_pattern(p.pattern.regex, loosen=True)
+                if p.compiled.flags & regex.IGNORECASE:  # case folding only where the regex has it
+                    p.relaxed = "(?i)" + p.relaxed
+                    loose = "(?i)" + loose
                 strict = p.relaxed
                 big = any(int(m.group(2) or m.group(1)) > 64 for m in _COUNTED.finditer(strict)
                           if (m.group(2) or m.group(1)).isdigit())
@@ -543,6 +580,8 @@ class FastAnalyzer:
                     p.mode = "always"
             if plan.phone_recs:
                 self._re2.append((self._phone_id, re2.compile(_re2_syntax(PHONE_CHAIN), opts)))
+
+        self._always = [pid for pid, p in enumerate(plan.pats) if p.mode == "always"]
 
     @staticmethod
     def _choose_engine(engine: str) -> str:
@@ -578,6 +617,8 @@ class FastAnalyzer:
                 data = text.translate(_FOLD).encode("utf-8")
             else:
                 data = text.encode("utf-8")
+            if not self._hs.any_match(data):
+                return out
             hits: list[tuple[int, int, int]] = []
             try:
                 self._hs.scan(data, hits)
@@ -606,9 +647,14 @@ class FastAnalyzer:
         plan = self._plan
         results: list[Any] = []
         cands = self._candidates(text)
+        if cands is not None and not cands and not self._always and not plan.other_recs:
+            return []  # the common case: no candidate anywhere
         n = len(text)
         full_done: set[int] = set()
-        for pid, p in enumerate(plan.pats):
+        pids = (range(len(plan.pats)) if cands is None
+                else sorted({*(i for i in cands if i < len(plan.pats)), *self._always}))
+        for pid in pids:
+            p = plan.pats[pid]
             rec = self.recognizers[p.rec_index]
             if p.mode == "full" or (cands is None and p.mode != "always" and p.rec_index in plan.full_recs):
                 if (cands is None or pid in cands) and p.rec_index not in full_done:
