@@ -44,7 +44,7 @@ def load_hf_classifier(path: str, *, chunk_chars: int = 2000,
                        labels: Sequence[str] = INJECTION_LABELS) -> TextClassifier:
     """A local Hugging Face text-classification model as a :class:`TextClassifier`."""
     try:
-        from transformers import pipeline
+        from transformers import pipeline  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise MissingDependency("transformers", "classifier") from None
     return _HFClassifier(pipeline("text-classification", model=path), chunk_chars, labels)
