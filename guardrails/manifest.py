@@ -33,6 +33,7 @@ from .events import EventKind
 __all__ = [
     "AgentPolicy",
     "AgentSpec",
+    "AnomalySettings",
     "ArgRule",
     "AwsCredentials",
     "Budget",
@@ -44,7 +45,6 @@ __all__ = [
     "Peers",
     "RedactSettings",
     "TaintSettings",
-    "AnomalySettings",
     "ToolPolicy",
     "parse_window",
 ]
@@ -121,9 +121,13 @@ class ArgRule(_Model):
 
         out = []
         for d in v:
-            nd = normalize_domain(d.lstrip("*").lstrip("."))
+            nd = normalize_domain(d.lstrip("*").lstrip(".")) if isinstance(d, str) else None
             if nd is None:
-                raise ValueError(f"invalid domain {d!r}")
+                hint = " (write the host name only, e.g. example.com)" if "/" in str(d) or "@" in str(d) else ""
+                raise ValueError(f"invalid domain {d!r}{hint}")
+            if "." not in nd and nd != "localhost":
+                raise ValueError(f"domain {d!r} is a top-level domain: it would allow every site under "
+                                 "it; list the registrable domain (e.g. example.com)")
             out.append(nd)
         return tuple(out)
 
@@ -137,6 +141,24 @@ class ArgRule(_Model):
             and self.min_length > self.max_length
         ):
             raise ValueError("min_length is greater than max_length")
+        # rules that no value can satisfy are mistakes, not policies
+        text = [k for k in ("pattern", "domains", "min_length", "max_length") if getattr(self, k) is not None]
+        num = [k for k in ("min", "max") if getattr(self, k) is not None]
+        if text and num:
+            raise ValueError(f"{text[0]} applies to strings and {num[0]} to numbers: no value can "
+                             "satisfy both (split them, or use one_of)")
+        if text and self.type in ("integer", "number", "boolean", "null"):
+            raise ValueError(f"{text[0]} applies to strings, but type is {self.type}")
+        if num and self.type in ("string", "boolean", "null"):
+            raise ValueError(f"{num[0]} applies to numbers, but type is {self.type}")
+        if self.items is not None and self.type not in (None, "array"):
+            raise ValueError(f"items describes the elements of an array, but type is {self.type}")
+        if self.properties is not None and self.type not in (None, "object"):
+            raise ValueError(f"properties describes an object, but type is {self.type}")
+        if self.items is not None and self.properties is not None:
+            raise ValueError("a value cannot be both an array (items) and an object (properties)")
+        if self.one_of is not None and not self.one_of:
+            raise ValueError("one_of is empty, so no value would be allowed (remove the tool instead)")
         return self
 
 
@@ -422,12 +444,20 @@ class Manifest(_Model):
     def from_yaml(cls, path: str | Path) -> Manifest:
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            with p.open("rb") as fh:  # bounded: /dev/zero or a huge file must not hang validate
+                raw = fh.read(MAX_CHARS + 1)
+            if len(raw) > MAX_CHARS:
+                raise ConfigError(f"{p}: larger than a manifest may be ({MAX_CHARS} bytes); "
+                                  "split it or remove generated content", source=str(p))
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise ConfigError(f"{p}: no such file", source=str(p)) from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              source=str(p)) from None
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError(f"{p}:{line}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                              "save the file as UTF-8", source=str(p), line=line) from None
+        except IsADirectoryError:
+            raise ConfigError(f"{p}: is a directory; give the manifest file", source=str(p)) from None
         except OSError as exc:
             raise ConfigError(f"{p}: cannot read ({exc.strerror})", source=str(p)) from None
         return cls.from_yaml_text(text, source=str(p))
@@ -478,22 +508,33 @@ _Loader.add_implicit_resolver(
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    own = {id(k) for k, _ in node.value}
     loader.flatten_mapping(node)
     out: dict[Any, Any] = {}
+    merged_from: dict[Any, int] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) or key is None:
+        if key is None:
             raise yaml.constructor.ConstructorError(
-                None, None, f"a mapping key must be a plain value, not {type(key).__name__}",
+                None, None, "a key is empty or null ('~'/'null'); quote it if you mean the text",
+                key_node.start_mark,
+            )
+        if not isinstance(key, (str, int, float, bool)):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a mapping key must be a plain value, not a {type(key).__name__}",
                 key_node.start_mark,
             )
         if key in out:
-            raise yaml.constructor.ConstructorError(
-                None, None,
-                f"duplicate key {key!r} (first at line {_first_line(node, key)}); "
-                "YAML would silently keep only the last one",
-                key_node.start_mark,
-            )
+            if key in merged_from:
+                problem = (f"key {key!r} is merged in with '<<' (from line {merged_from[key]}) and set "
+                           "again here; overriding merged keys is not allowed in a policy file: "
+                           "write the mapping out in full")
+            else:
+                problem = (f"duplicate key {key!r} (first at line {_first_line(node, key)}); "
+                           "YAML would silently keep only the last one")
+            raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+        if id(key_node) not in own:
+            merged_from[key] = int(key_node.start_mark.line) + 1
         out[key] = loader.construct_object(value_node, deep=True)
     return out
 
@@ -523,6 +564,7 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
 
 
 MAX_NODES = 200_000  # values in a manifest after alias expansion
+MAX_CHARS = 8 << 20  # characters of manifest text (PyYAML parses about 1 MB/s)
 
 
 def _check_size(root: yaml.Node, source: str) -> None:
@@ -565,6 +607,9 @@ def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int
     """Parse YAML safely; return the data and a map from key path to line number."""
     if "\x00" in text:
         raise ConfigError(f"{source}: contains a NUL byte; not a text manifest", source=source)
+    if len(text) > MAX_CHARS:
+        raise ConfigError(f"{source}: {len(text)} characters, more than a manifest may have ({MAX_CHARS}); "
+                          "split it or remove generated content", source=source)
     try:
         loader = _Loader(text)
         try:
@@ -582,6 +627,7 @@ def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int
         line = mark.line + 1 if mark is not None else None
         where = f"{source}:{line}" if line else source
         problem = exc.problem or str(exc)
+        problem += _yaml_hint(problem, text, line)
         raise ConfigError(f"{where}: invalid YAML: {problem}", source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML: {exc}", source=source) from None
@@ -590,10 +636,31 @@ def load_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[Any, ...], int
     return data, lines
 
 
+def _yaml_hint(problem: str, text: str, line: int | None) -> str:
+    """A likely cause for PyYAML's terser messages."""
+    if "'\\t'" in problem or "\t" in problem:
+        return " (indent with spaces: YAML does not allow tabs for indentation)"
+    if "mapping values are not allowed" in problem:
+        src = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        if len(src.split(":", 1)[0]) > 1024:
+            return " (a key longer than 1024 characters)"
+        return " (a value containing ': ' must be quoted, or the line is indented wrongly)"
+    if "could not determine a constructor" in problem:
+        return " (YAML tags such as !!python/... are not allowed in a manifest)"
+    if "found undefined alias" in problem:
+        return " (an alias *name must refer to an anchor &name defined above it)"
+    return ""
+
+
 # ---------------------------------------------------------------------------- validation
 def _validate(data: Mapping[str, Any], *, source: str, lines: dict[tuple[Any, ...], int]) -> Manifest:
+    if "source" in data:  # set by the loader, not by the file
+        line = lines.get(("source",))
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"{where}: source: unknown key 'source'; valid keys: agents, defaults, version",
+                          source=source, line=line, key="source")
     try:
-        m = Manifest.model_validate({**data, "source": source} if "source" not in data else data)
+        m = Manifest.model_validate({**data, "source": source})
     except ValidationError as exc:
         msgs: list[str] = []
         first_line: int | None = None
@@ -602,17 +669,33 @@ def _validate(data: Mapping[str, Any], *, source: str, lines: dict[tuple[Any, ..
         cleaned = [_clean_loc(e["loc"]) for e in errors]
         keep = []
         for i, err in enumerate(errors):
+            if "[key]" in err["loc"]:  # a key of the wrong type, e.g. `123:` or `true:` as a tool name
+                cleaned[i] = (*_clean_loc(err["loc"][: err["loc"].index("[key]") - 1]),)
+                inp = err.get("input")
+                err = {**err, "type": "key_type", "msg": (
+                    f"the name {_yaml_text(inp)} is read as a {_yaml_type(inp)}, but names must be text: "
+                    f"quote it ('{_yaml_text(inp)}')")}
+                keep.append((err, cleaned[i]))
+                continue
             # a union such as `dict | Literal['any']` reports one error per branch; when the dict
             # branch explains the problem, drop the "should be 'any'" noise
             branch = any(isinstance(p, str) and p.startswith("literal[") for p in err["loc"])
             if branch and any(j != i and cleaned[j][: len(cleaned[i])] == cleaned[i]
                               and len(cleaned[j]) > len(cleaned[i]) for j in range(len(errors))):
                 continue
+            last = err["loc"][-1] if err["loc"] else None
+            if last in ("int", "float", "bool") and str(err.get("type", "")).startswith(str(last)):
+                cleaned[i] = cleaned[i][:-1]  # a branch of `str | int | float | bool`
             keep.append((err, cleaned[i]))
-        for err, loc in keep:
+        # one message per location: the branches of a union (`dict | 'any'`, `str | int | ...`)
+        # each report an error for the same value; say once what would be accepted
+        grouped: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+        for kept, loc in keep:
+            grouped.setdefault(loc, []).append(kept)
+        for loc, errs in grouped.items():
             line = _line_for(loc, lines)
             key = _dotted(loc)
-            msg = _describe(err, loc, data)
+            msg = _describe_union(errs) if len(errs) > 1 else _describe(errs[0], loc, data)
             where = f"{source}:{line}" if line else source
             msgs.append(f"{where}: {key or '<top>'}: {msg}")
             if first_line is None:
@@ -635,9 +718,33 @@ def _validate(data: Mapping[str, Any], *, source: str, lines: dict[tuple[Any, ..
 
 def _semantic_problems(m: Manifest) -> Iterator[tuple[tuple[Any, ...], str]]:
     """Checks that span several keys: names that would be ambiguous, peers that do not exist."""
-    from ._text import invisible_or_confusable
+    from ._text import invisible_or_confusable, skeleton
 
+    def collisions(names: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, str]:
+        """name -> the earlier name it can be confused with (same case/width/look-alike key)."""
+        seen: dict[str, str] = {}
+        out: dict[str, str] = {}
+        for n in names:
+            k = skeleton(n)
+            if k in seen:
+                out[n] = seen[k]
+            else:
+                seen[k] = n
+        return out
+
+    for name, other in collisions(list(m.agents)).items():
+        yield ("agents", name), (f"agent name can be confused with agent {other!r} (differs only by "
+                                 "case, separators or look-alike characters); rename one")
     for name, spec in m.agents.items():
+        for tool, other in collisions(list(spec.tools)).items():
+            yield ("agents", name, "tools", tool), (
+                f"tool name can be confused with tool {other!r} (differs only by case, separators or "
+                "look-alike characters); rename one")
+        for tool, tp in spec.tools.items():
+            if tp is not None and isinstance(tp.args, dict):
+                for arg, other in collisions(list(tp.args)).items():
+                    yield ("agents", name, "tools", tool, "args", arg), (
+                        f"argument name can be confused with argument {other!r}; rename one")
         if not name or invisible_or_confusable(name):
             yield ("agents", name), "agent name has invisible, full-width or look-alike characters"
         for tool, tp in spec.tools.items():
@@ -702,6 +809,23 @@ def _describe(err: Mapping[str, Any], loc: tuple[Any, ...], data: Mapping[str, A
         return f"unknown key {bad!r}{hint}"
     if etype == "missing":
         return "required key is missing"
+    if etype == "key_type":
+        return str(err["msg"])
+    if etype in ("model_type", "dict_type"):
+        inp = err.get("input")
+        hint = ""
+        if loc and isinstance(loc[-1], str) and loc[-1] in _valid_keys(loc):
+            hint = (f"; '{loc[-1]}' is a setting, not a name here: is it indented one level too "
+                    "little (it belongs under a name)?")
+        elif isinstance(inp, (list, tuple)):
+            fields = _valid_keys(loc)
+            hint = (f"; its keys are: {', '.join(fields)}" if fields else
+                    "; write one 'name: {...}' entry per item instead of a '- item' list")
+        return f"expected a mapping (key: value), got {_yaml_type(inp)} {_short(inp)}{hint}"
+    if etype in ("tuple_type", "list_type"):
+        inp = err.get("input")
+        return f"expected a list, got {_yaml_type(inp)} {_short(inp)}; write [{_yaml_text(inp)}]" \
+            if isinstance(inp, (str, int, float)) else f"expected a list, got {_yaml_type(inp)}"
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
@@ -709,6 +833,53 @@ def _describe(err: Mapping[str, Any], loc: tuple[Any, ...], data: Mapping[str, A
     if etype.startswith("literal_error") or etype in ("enum",):
         return f"{msg} (got {_short(inp)})"
     return msg
+
+
+_EXPECTED = {
+    "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
+    "string_type": "text", "int_type": "an integer", "float_type": "a number",
+    "bool_type": "true or false", "tuple_type": "a list", "list_type": "a list",
+    "int_parsing": "an integer", "float_parsing": "a number", "bool_parsing": "true or false",
+}
+
+
+def _yaml_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, (list, tuple)):
+        return "list"
+    if isinstance(v, Mapping):
+        return "mapping"
+    return type(v).__name__
+
+
+def _yaml_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "null" if v is None else str(v)
+
+
+def _expected(err: Mapping[str, Any]) -> str:
+    etype = str(err.get("type", ""))
+    if etype.startswith("literal_error"):
+        msg = str(err.get("msg", ""))
+        return msg[len("Input should be "):] if msg.startswith("Input should be ") else msg
+    return _EXPECTED.get(etype, str(err.get("msg", "a valid value")))
+
+
+def _describe_union(errs: list[Mapping[str, Any]]) -> str:
+    alts: list[str] = []
+    for e in errs:
+        x = _expected(e)
+        if x not in alts:
+            alts.append(x)
+    inp = errs[0].get("input")
+    got = _short(inp) if isinstance(inp, str) else "null" if inp is None else f"{_yaml_type(inp)} {_short(inp)}"
+    return f"expected {' or '.join(alts)}, got {got}"
 
 
 def _short(v: Any) -> str:

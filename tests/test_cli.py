@@ -95,3 +95,44 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     out, _ = capsys.readouterr()
     assert "examples:" in out and "perimeter validate" in out
+
+
+# ------------------------------------------------------------------ red team: odd inputs, clear errors
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"version: 1\nagents: {a: {description: \"\xff\"}}\n", ":2: not UTF-8 text"),
+    (b"\x7fELF\x02\x01\x01\x00", "NUL byte"),
+    (b"version: 1\nagents:\n  a:\n    tools:\n      send_email: {}\n      Send_Email: {}\n", "can be confused"),
+    (b"version: 1\nagents:\n\ta: {}\n", "indent with spaces"),
+])
+def test_validate_odd_files(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                            content: bytes, needle: str) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_bytes(content)
+    code, _, err = run(capsys, "validate", str(p))
+    assert code == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_validate_directory_and_device(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1 and "is a directory" in err
+    code, _, err = run(capsys, "validate", "/dev/zero")
+    assert code == 1 and "larger than a manifest may be" in err
+
+
+def test_validate_bom_and_crlf(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_bytes(b"\xef\xbb\xbfversion: 1\r\nagents:\r\n  a: {tools: {t: {}}}\r\n")
+    code, out, _ = run(capsys, "validate", str(p))
+    assert code == 0 and "1 tool(s)" in out
+
+
+@pytest.mark.parametrize("args", [
+    '{"order_id": "AB12345678", "order_id": "ZZ00000000"}',
+    '{"order_id": 1e400}',
+    '{"order_id": "AB12345678", "extra": {"a": 1, "a": 2}}',
+    '[{"order_id": "AB12345678"}]',
+])
+def test_check_args_tricks_block(capsys: pytest.CaptureFixture[str], args: str) -> None:
+    code, out, err = run(capsys, "check", "--manifest", str(EXAMPLE), "--agent", "support",
+                         "--tool", "get_order", "--args", args)
+    assert code == 3 and json.loads(out)["action"] == "block", (out, err)

@@ -160,3 +160,106 @@ def test_parse_window() -> None:
     for bad in ("0s", "1 m", "-1m", "1w", "", "1m "):
         with pytest.raises(ValueError):
             parse_window(bad)
+
+
+# ------------------------------------------------------------------ red team: hardening and messages
+def _tool(rule: str) -> str:
+    return f"version: 1\nagents:\n  a:\n    tools:\n      t:\n        args:\n          x: {rule}\n"
+
+
+@pytest.mark.parametrize(("rule", "needle"), [
+    ("{type: integer, pattern: '[0-9]+'}", "pattern applies to strings, but type is integer"),
+    ("{pattern: '[0-9]+', max: 5}", "no value can satisfy both"),
+    ("{type: string, min: 1}", "min applies to numbers"),
+    ("{type: string, items: {type: string}}", "items describes the elements of an array"),
+    ("{type: array, properties: {a: {}}}", "properties describes an object"),
+    ("{items: {}, properties: {a: {}}}", "both an array"),
+    ("{one_of: []}", "one_of is empty"),
+    ("{domains: [com]}", "top-level domain"),
+    ("{domains: ['https://example.com']}", "host name only"),
+    ("{domains: ['cla\u00df.com']}", "invalid domain"),
+    ("{domains: ['0x7f.1']}", "invalid domain"),
+])
+def test_rules_no_value_could_satisfy_or_too_broad(rule: str, needle: str) -> None:
+    e = err(_tool(rule))
+    assert needle in str(e) and "m.yaml:7: agents.a.tools.t.args.x" in str(e), str(e)
+
+
+def test_rule_consistency_keeps_valid_combinations() -> None:
+    m = load(_tool("{type: array, pattern: '[a-z]+', max_items: 3}"))
+    assert m.agent("a") is not None
+    load(_tool("{type: object, properties: any}"))
+    load(_tool("{domains: [localhost, 10.0.0.1, '*.example.com']}"))
+
+
+@pytest.mark.parametrize(("names", "what"), [
+    ("tools:\n      send_email: {}\n      Send_Email: {args: any}\n", "tool name can be confused with tool 'send_email'"),
+    ("tools:\n      send_email: {}\n      send-email: {}\n", "can be confused"),
+    ("tools:\n      t:\n        args: {to: {}, TO: {}}\n", "argument name can be confused with argument 'to'"),
+])
+def test_confusable_sibling_names_rejected(names: str, what: str) -> None:
+    e = err("version: 1\nagents:\n  a:\n    " + names)
+    assert what in str(e), str(e)
+
+
+def test_confusable_agent_names_rejected() -> None:
+    e = err("version: 1\nagents:\n  ops: {}\n  OPS: {}\n")
+    assert "m.yaml:4: agents.OPS: agent name can be confused with agent 'ops'" in str(e)
+
+
+def test_source_key_in_file_rejected() -> None:
+    e = err("version: 1\nsource: /etc/passwd\nagents: {}\n")
+    assert "m.yaml:2: source: unknown key 'source'" in str(e)
+
+
+def test_manifest_size_capped() -> None:
+    from guardrails.manifest import MAX_CHARS
+
+    e = err("version: 1\nagents: {}\n# " + "x" * MAX_CHARS)
+    assert "more than a manifest may have" in str(e)
+
+
+# Realistic mistakes: each message names file:line, the dotted key and what to do.
+MISTAKES = [
+    ("version: 1\nagent:\n  a: {}\n", "m.yaml:2: agent: unknown key 'agent'; did you mean 'agents'?"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t:\n        arg: {}\n",
+     "m.yaml:6: agents.a.tools.t.arg: unknown key 'arg'; did you mean 'args'?"),
+    (_tool("{typ: string}"), "agents.a.tools.t.args.x.typ: unknown key 'typ'; did you mean 'type'?"),
+    (_tool("{type: str}"), "Input should be 'string', 'integer'"),
+    (_tool("{pattern: '[A-Z'}"), "agents.a.tools.t.args.x.pattern: invalid pattern '[A-Z'"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t: {limit: {calls: 5, per: 1min}}\n",
+     "agents.a.tools.t.limit.per: invalid window '1min': use 'run' or a number with s, m, h or d"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t: {args: Any}\n",
+     "m.yaml:5: agents.a.tools.t.args: expected a mapping (key: value) or 'any', got 'Any'"),
+    ("version: 1\nagents:\n  a:\n    tools: [search, send]\n",
+     "agents.a.tools: expected a mapping (key: value), got list ['search', 'send']; write one 'name: {...}'"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t:\n      args: any\n",
+     "agents.a.tools.args: expected a mapping (key: value), got str 'any'; 'args' is a setting, not a name"),
+    ("version: 1\nagents:\n  a:\n    peers: [b]\n  b: {}\n", "its keys are: send, receive"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      123: {}\n",
+     "agents.a.tools: the name 123 is read as a number, but names must be text: quote it ('123')"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      true: {}\n", "the name true is read as a boolean"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      ~: {}\n", "m.yaml:5: invalid YAML: a key is empty or null"),
+    ("version: 1\nagents:\n\ta: {}\n", "m.yaml:3: invalid YAML: found character '\\t' that cannot start any "
+     "token (indent with spaces"),
+    (_tool("{domains: example.com}"), "domains: expected a list, got str 'example.com'; write [example.com]"),
+    (_tool("{one_of: [[a]]}"), "one_of[0]: expected text or an integer or a number or true or false, got list"),
+    ("version: 1\nagents:\n  a:\n    budget: {calls: 5}\n", "unknown key 'calls'; did you mean 'tool_calls'?"),
+    ("version: 1\nagents:\n  a:\n    injection: {treshold: 0.5}\n", "did you mean 'threshold'?"),
+    ("version: 1\nagents:\n  a:\n    peers: {send: [b]}\n", "agents.a.peers.send[0]: peer 'b' is not an agent"),
+    ("version: 2\nagents: {}\n", "m.yaml:1: version: Input should be 1 (got 2)"),
+    ("version: 1\nbase: &b {args: any}\nagents:\n  a:\n    tools:\n      t:\n        <<: *b\n        args: {x: {}}\n",
+     "m.yaml:8: invalid YAML: key 'args' is merged in with '<<' (from line 2) and set again here"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t: !!python/object:os.system {}\n", "tags such as !!python"),
+    ("version: 1\nagents:\n  a: *x\n", "an alias *name must refer to an anchor"),
+    ("version: 1\nagents:\n  " + "a" * 1100 + ": {}\n", "a key longer than 1024 characters"),
+    ("version: 1\nagents:\n  a:\n    tools:\n      t: {untrusted_args: warn}\n",
+     "expected 'allow', 'review' or 'block' or a mapping (key: value), got 'warn'"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), MISTAKES)
+def test_mistakes_get_actionable_messages(text: str, needle: str) -> None:
+    e = err(text)
+    assert needle in str(e), str(e)
+    assert "Input should be a valid dictionary or instance" not in str(e)  # no pydantic jargon
