@@ -6,9 +6,9 @@ by people and tools has more shapes than that, so two lower-confidence recognize
 
 * ``PHONE_NUMBER`` by shape: international (``+``/``00`` country code), North-American
   ``(555) 123-4567`` style, three or more blocks with 9+ digits such as ``0688 872 49 99``
-  (these score 0.5), and any group of 7 to 15 digits in two to
-  five blocks (score 0.3: it needs a context word such as *phone*, *call*, *fax*, *mobile* to
-  pass the default threshold). Dates, times, IPv4 addresses and SSN shapes are rejected.
+  (these score 0.5), and any group of 7 to 15 digits in two to five blocks or 10 to 12
+  digits in one block (score 0.3: it needs a context word such as *phone*, *call*, *fax*,
+  *mobile* to pass the default threshold). Dates, times, IPv4 addresses and SSN shapes are rejected.
 * ``CREDIT_CARD`` by shape: 12 to 19 digits in blocks (score 0.3: it needs a context word such
   as *card*, *credit*, *visa*), whether or not the Luhn check passes.
 
@@ -33,10 +33,11 @@ _PHONE_INTL = (r"(?<![\w+])(?:\+|00)[1-9][0-9]{0,2}[-. ]?(?:\(0\)[-. ]?)?\(?[0-9
                r"(?:[-. ]?[0-9]{2,4}){1,4}(?:[ ]?(?:x|ext\.?|#)[ ]?[0-9]{1,6})?(?![0-9])")
 _PHONE_NANP = (r"(?<![\w+.\-/])(?:1[-. ]?)?(?:\([2-9][0-9]{2}\)[ ]?|[2-9][0-9]{2}[-. ])[0-9]{3}[-. ][0-9]{4}"
                r"(?:[ ]?(?:x|ext\.?|#)[ ]?[0-9]{1,6})?(?![0-9]|[-.][0-9])")
-_PHONE_GROUPS = (r"(?<![\w+.\-/])\(?[0-9]{2,5}\)?(?:[-. ][0-9]{2,4}){1,4}"
+_PHONE_GROUPS = (r"(?<![\w+.\-/])\(?[0-9]{2,5}\)?(?:[-. ][0-9]{2,6}){1,4}"
                  r"(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,6})?(?![0-9]|[-./:][0-9])")
 _PHONE_BLOCKS = (r"(?<![\w+.\-/])(?:\(?0[0-9]{1,4}\)?|[0-9]{2,4})(?:[-. ][0-9]{2,4}){2,4}"
                  r"(?![0-9]|[-./:][0-9])")
+_PHONE_PLAIN = r"(?<![\w+.\-/])\+?[0-9]{10,12}(?![0-9]|[-./:][0-9])"
 _CARD = r"(?<![\w.\-/])[0-9]{4}(?:[- ]?[0-9]{2,5}){2,4}(?![0-9]|[-.][0-9])"
 
 _DATE = re.compile(r"^(?:[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4})$")
@@ -62,7 +63,8 @@ def supplementary_recognizers() -> dict[str, tuple[Any, ...]]:
                 patterns=[Pattern("phone (international)", _PHONE_INTL, 0.5),
                           Pattern("phone (north american)", _PHONE_NANP, 0.5),
                           Pattern("phone (three or more blocks)", _PHONE_BLOCKS, 0.5),
-                          Pattern("phone (digit groups)", _PHONE_GROUPS, 0.3)],
+                          Pattern("phone (digit groups)", _PHONE_GROUPS, 0.3),
+                          Pattern("phone (10-12 digits)", _PHONE_PLAIN, 0.3)],
                 context=list(PHONE_CONTEXT),
             )
 
