@@ -93,13 +93,8 @@ class Guard:
     # ------------------------------------------------------------------ checking
     def check(self, event: Event) -> Verdict:
         """Screen ``event`` and return the verdict the adapter must enforce."""
-        start = time.perf_counter()
-        handle = self.telemetry.start(event) if self.telemetry is not None else None
-        bad = _invalid_event(event)
-        if bad is not None:
-            verdict = self._finish_invalid(event, bad)
-        else:
-            ctx = self._context(event)
+        start, handle, ctx = self._begin(event)
+        if ctx is not None:
             for screen in self._by_kind[event.kind]:
                 if self._stop(ctx):
                     break
@@ -108,24 +103,13 @@ class Guard:
                 except Exception as exc:  # noqa: BLE001 - fail closed, see on_error
                     found = [self._error_finding(screen, exc, ctx)]
                 ctx.findings.extend(found)
-            verdict = self._verdict(event, ctx)
-            self._observe(event, verdict, ctx)
-        if self.audit is not None:
-            verdict = self._audit(event, verdict)
-        if self.telemetry is not None:
-            self.telemetry.finish(handle, event, verdict, time.perf_counter() - start)
-        return verdict
+        return self._conclude(event, ctx, start, handle)
 
     async def acheck(self, event: Event) -> Verdict:
         """Async twin of :meth:`check`: awaits screens that define ``acall``, runs the others
         inline (they are CPU-bound and take microseconds). Never calls ``asyncio.run``."""
-        start = time.perf_counter()
-        handle = self.telemetry.start(event) if self.telemetry is not None else None
-        bad = _invalid_event(event)
-        if bad is not None:
-            verdict = self._finish_invalid(event, bad)
-        else:
-            ctx = self._context(event)
+        start, handle, ctx = self._begin(event)
+        if ctx is not None:
             for screen in self._by_kind[event.kind]:
                 if self._stop(ctx):
                     break
@@ -137,9 +121,23 @@ class Guard:
                         found = screen(event, ctx)
                         if inspect.isawaitable(found):
                             found = await found
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - fail closed, see on_error
                     found = [self._error_finding(screen, exc, ctx)]
                 ctx.findings.extend(found)
+        return self._conclude(event, ctx, start, handle)
+
+    def _begin(self, event: Event) -> tuple[float, Any, CheckContext | None]:
+        """Start timing and the span; a context for a valid event, None for an invalid one."""
+        start = time.perf_counter()
+        handle = self.telemetry.start(event) if self.telemetry is not None else None
+        ctx = self._context(event) if _invalid_event(event) is None else None
+        return start, handle, ctx
+
+    def _conclude(self, event: Event, ctx: CheckContext | None, start: float, handle: Any) -> Verdict:
+        """Verdict, run-state updates, audit record and span: the same for check and acheck."""
+        if ctx is None:
+            verdict = self._finish_invalid(event, _invalid_event(event) or "invalid event")
+        else:
             verdict = self._verdict(event, ctx)
             self._observe(event, verdict, ctx)
         if self.audit is not None:
