@@ -98,8 +98,8 @@ def host_of(value: str) -> str | None:
         if value.count("@") != 1:
             return None
         local, _, dom = value.partition("@")
-        if not _LOCAL.match(local) or len(local) > 64:
-            return None
+        if not _LOCAL.match(local) or len(local) > 64 or "=?" in local:
+            return None  # "=?" starts an RFC 2047 encoded-word, which some mail libraries decode
         return normalize_domain(dom)
     if "/" in value or ":" in value:
         return None

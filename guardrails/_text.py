@@ -79,6 +79,8 @@ def skeleton(s: str) -> str:
     """A comparison key that collapses case, width, invisible and control characters,
     diacritics and common confusables: two names with the same skeleton look alike to a human
     or a model."""
+    if s.isascii() and s.isprintable():  # the common case: nothing to fold but case and separators
+        return _SEP.sub("_", s.lower().strip())
     s = unicodedata.normalize("NFKC", s)
     s = strip_invisible(s)
     if not s.isprintable():  # NUL, other controls, format, private-use, unassigned

@@ -148,6 +148,9 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
     # `items` means the value is a list and `properties` an object: a value of another shape
     # (an object for `items`, a list of objects or a JSON string for `properties`) would slip
     # past those rules, so it is a type error
+    # a value rule (pattern, domains, one_of, min/max...) applies to each element of a list, so
+    # an empty list passes it vacuously; unless the rule says the value is an array, deny that
+    empty_is_unchecked = (has_str or has_num or one_of is not None) and rule.type != "array"
     shape: tuple[type, ...] | None = None
     shape_name = ""
     if items is not None:
@@ -221,6 +224,10 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
             if rule.max_items is not None and len(v) > rule.max_items:
                 out.append(("policy.arg", "arg.max_items",
                             f"argument {path} has {len(v)} items, more than max_items {rule.max_items}"))
+            if not v and empty_is_unchecked:
+                out.append(("policy.arg", "arg.empty", f"argument {path} is an empty list: its value "
+                            "rules cannot be checked (a tool may read it as 'no filter' or 'all')"))
+                return
             sub = items if items is not None else check_nested
             for i, x in enumerate(v):
                 sub(x, f"{path}[{i}]", depth + 1, out, budget)
@@ -263,6 +270,9 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
             out.append(("policy.arg", "arg.depth", f"argument {path} is nested more than {MAX_ARG_DEPTH} deep"))
             return
         if isinstance(v, (list, tuple)):
+            if not v and empty_is_unchecked:
+                out.append(("policy.arg", "arg.empty", f"argument {path} is an empty list: its value "
+                            "rules cannot be checked"))
             for i, x in enumerate(v):
                 check_nested(x, f"{path}[{i}]", depth + 1, out, budget)
         elif isinstance(v, Mapping):

@@ -297,3 +297,20 @@ def test_non_string_names_denied(guard: Guard) -> None:
                         ("support", b"send_email"), ("support", 5)):
         ev = Event(EventKind.TOOL_CALL, agent, "r", "", tool=ToolCall(tool, {}))  # type: ignore[arg-type]
         assert guard.check(ev).action == Action.BLOCK
+
+
+# ------------------------------------------------------------------ vacuous lists, encoded words
+@pytest.mark.parametrize("value", [[], [[]], [["bob@example.com"], []]])
+def test_empty_list_does_not_pass_a_value_rule(guard: Guard, value: Any) -> None:
+    v = call(guard, "send_email", {"to": value})
+    assert v.action == Action.BLOCK
+
+
+def test_list_of_valid_values_still_allowed(guard: Guard) -> None:
+    assert call(guard, "send_email", {"to": ["bob@example.com"]}).action == Action.ALLOW
+
+
+@pytest.mark.parametrize("to", ["=?utf-8?q?eve=40evil.com?=@example.com",
+                                "=?x?q?eve=40evil.com=2c?=bob@example.com"])
+def test_encoded_word_local_parts_denied(guard: Guard, to: str) -> None:
+    assert call(guard, "send_email", {"to": to}).action == Action.BLOCK
