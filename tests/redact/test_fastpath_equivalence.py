@@ -66,7 +66,10 @@ def _key(results: list) -> list:
 def pair():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        recs = predefined_recognizers() + list(secret_recognizers())
+        from guardrails.redact.extra import supplementary_recognizers
+
+        extra = [r for group in supplementary_recognizers().values() for r in group]
+        recs = predefined_recognizers() + list(secret_recognizers()) + extra
         return FastAnalyzer(recs), analyzer_engine(recs)
 
 

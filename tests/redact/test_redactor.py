@@ -106,6 +106,8 @@ def test_email_validation_never_uses_the_network(monkeypatch):
     rec = offline_email_recognizer_class()()
     assert rec.validate_result("bob@example.com") is True
     assert rec.validate_result("bob@example.notatld") is False
+    fresh = Redactor(["EMAIL_ADDRESS", "SECRET"])
+    assert fresh.redact("write to bob@example.org").text == "write to <EMAIL_ADDRESS>"
 
 
 def test_bad_input(redactor):

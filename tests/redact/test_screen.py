@@ -77,3 +77,18 @@ def test_kinds_not_configured_are_untouched(guard):
 def test_disabled_agent(guard):
     v = guard.check(Event.output(agent="quiet", run_id="r6", content="bob@example.com"))
     assert not any(f.screen == "redact" for f in v.findings)
+
+
+def test_a_failing_redactor_fails_closed(monkeypatch):
+    from guardrails.redact.fastpath import RedactionError
+    from guardrails.redact.redactor import Redactor
+
+    g = Guard.from_dict(MANIFEST)
+
+    def boom(self, text, *, scope="default"):
+        raise RedactionError("pattern timed out")
+
+    monkeypatch.setattr(Redactor, "redact", boom)
+    v = g.check(Event.tool_result(agent="support", run_id="r7", tool="search", content="bob@example.com"))
+    assert v.action == Action.BLOCK and v.content is None
+    assert any(f.category == "screen.error" for f in v.findings)
