@@ -166,6 +166,9 @@ def _check(kind: str, text: str, subtype: str) -> bool | None:
                                                "authorization_header") else text
         if is_placeholder(value):
             return False
+        if subtype in ("credential_assignment", "password_assignment") and value.startswith(
+                ("http://", "https://", "/", "./", "../", "~/")):
+            return False  # a URL or a path (PWD=/opt/app, "password: https://.../reset")
         if subtype == "credential_assignment":
             if _UUID.match(value) or shannon_entropy(value) < 2.5:
                 return False

@@ -137,3 +137,11 @@ def test_unknown_entity_is_a_config_error():
 
     with pytest.raises(ConfigError):
         Redactor(["EMAIL_ADRESS"]).warm()
+
+
+@pytest.mark.parametrize("text", [
+    "Reset your password: https://www.example.com/reset-password",
+    "PWD=/opt/landesk/broker/webroot/gsb",
+])
+def test_urls_and_paths_are_not_passwords(redactor, text):
+    assert not [d for d in redactor.analyze(text) if d.entity == "SECRET"]
