@@ -112,9 +112,12 @@ def lookalike(name: str, declared: dict[str, str] | None) -> str | None:
 
 
 def invisible_or_confusable(name: str) -> bool:
-    """True when a declared identifier would be ambiguous: invisible/format characters, or a
-    form that NFKC changes (full-width, ligatures), or look-alike letters mixed with ASCII."""
+    """True when a declared identifier would be ambiguous: invisible/format characters, leading
+    or trailing white space, a form that NFKC changes (full-width, ligatures), or look-alike
+    letters mixed with ASCII."""
     if has_invisible(name) or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return True
+    if name != name.strip():  # "send_email " next to "send_email"
         return True
     if unicodedata.normalize("NFKC", name) != name:
         return True

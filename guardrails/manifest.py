@@ -83,9 +83,9 @@ class ArgRule(_Model):
 
     type: ArgType | None = None
     pattern: str | None = Field(None, description="regular expression the WHOLE value must match")
-    one_of: tuple[str | int | float | bool, ...] | None = None
-    min: float | None = None
-    max: float | None = None
+    one_of: tuple[str | int | Annotated[float, Field(allow_inf_nan=False)] | bool, ...] | None = None
+    min: float | None = Field(None, allow_inf_nan=False)  # NaN would silently disable the bound
+    max: float | None = Field(None, allow_inf_nan=False)
     min_length: int | None = Field(None, ge=0)
     max_length: int | None = Field(None, ge=0)
     max_items: int | None = Field(None, ge=0)

@@ -451,6 +451,10 @@ class PolicyScreen:
         cannot reach twice the limit."""
         taken: list[tuple[str, float]] = []
         ttl_run = float(agent.policy.run_ttl)
+        if (tool.limit_calls is not None or agent.budget_calls is not None) and type(event.run_id) is not str:
+            # the per-run key is built from it: an object with a changing str() would get a fresh
+            # budget on every call
+            return [_f("policy.args_malformed", "run_id_invalid", "run_id is not a string")]
         out: list[Finding] = []
         checks = []
         if tool.limit_calls is not None:

@@ -314,3 +314,33 @@ def test_list_of_valid_values_still_allowed(guard: Guard) -> None:
                                 "=?x?q?eve=40evil.com=2c?=bob@example.com"])
 def test_encoded_word_local_parts_denied(guard: Guard, to: str) -> None:
     assert call(guard, "send_email", {"to": to}).action == Action.BLOCK
+
+
+class _Shifty:
+    n = 0
+
+    def __str__(self) -> str:
+        _Shifty.n += 1
+        return f"run{_Shifty.n}"
+
+
+def test_run_id_that_changes_cannot_reset_limits(guard: Guard) -> None:
+    ev = Event(EventKind.TOOL_CALL, "support", _Shifty(), "",  # type: ignore[arg-type]
+               tool=__import__("guardrails").events.ToolCall("post", {}))
+    assert guard.check(ev).action == Action.BLOCK
+
+
+@pytest.mark.parametrize("bound", ["max: .nan", "min: .nan", "max: .inf", "one_of: [.nan]"])
+def test_nan_bounds_rejected_at_load(bound: str) -> None:
+    from guardrails import ConfigError
+
+    with pytest.raises(ConfigError):
+        Manifest.from_yaml_text("version: 1\nagents:\n  a:\n    tools:\n      t:\n        args:\n"
+                                f"          x: {{{bound}}}\n")
+
+
+def test_declared_names_with_outer_spaces_rejected() -> None:
+    from guardrails import ConfigError
+
+    with pytest.raises(ConfigError, match="look-alike"):
+        Manifest.from_yaml_text('version: 1\nagents:\n  a:\n    tools:\n      "send_email ": {}\n')
