@@ -3,7 +3,10 @@
 Speed: the same recognizers (Presidio's predefined ones for the target entities, the secret
 recognizers and the shape recognizers) run through Presidio's ``AnalyzerEngine`` with the
 ``no_op`` NLP engine and through the fast path, side by side on the same texts, in one run.
-The fast path's phone cache is cleared before every text (cold numbers). Medians per text.
+Each engine runs over the same batch of texts in its own loop (interleaving them per text
+leaves the CPU caches cold for whichever runs second: the fast path then measures 84 us
+instead of 14-26 us on 1 KB prose). The fast path's phone cache is cleared before every
+text. Medians per text.
 
     .venv/bin/python benchmarks/bench_redact.py [--bench ../shared/bench] [--no-write]
 """
@@ -65,18 +68,17 @@ def main() -> int:
     rows = []
     for fam, pool in families.items():
         for size, n in ((1_000, 30), (10_000, 10)):
+            batch = [build(pool, size, rng) for _ in range(n)]
             tp, tf = [], []
-            for _ in range(n):
-                t = build(pool, size, rng)
+            for t in batch:  # Presidio over the batch, then the fast path over the same batch
                 t0 = time.perf_counter()
                 engine.analyze(t, language="en")
-                t1 = time.perf_counter()
-                fast.clear_cache()
-                t2 = time.perf_counter()
+                tp.append(time.perf_counter() - t0)
+            for t in batch:
+                fast.clear_cache()  # cold phone cache for every text
+                t0 = time.perf_counter()
                 fast.analyze_results(t)
-                t3 = time.perf_counter()
-                tp.append(t1 - t0)
-                tf.append(t3 - t2)
+                tf.append(time.perf_counter() - t0)
             mp, mf = statistics.median(tp), statistics.median(tf)
             rows.append([fam, f"{size // 1000} KB", f"{mp * 1e3:.2f} ms", f"{mf * 1e6:.0f} us", f"{mp / mf:.0f}x"])
             print(rows[-1], flush=True)
