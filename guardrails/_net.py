@@ -26,7 +26,7 @@ _DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the label separators of IDNA
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}$")
 _NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
-_BAD = re.compile(r"[\s\\\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff]")
+_BAD = re.compile(r"[\s\\\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3002\ufeff]")
 _SCHEMES = {"http", "https", "ws", "wss", "ftp", "ftps", "sftp", "s3"}
 
 

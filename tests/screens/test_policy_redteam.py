@@ -8,9 +8,11 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guardrails import Action, Event, Guard, Manifest
-from guardrails._net import host_of, normalize_domain
+from guardrails._net import domain_allowed, host_of, normalize_domain
 from guardrails._patterns import compile_full
 from guardrails.events import Direction, EventKind
 from guardrails.screens.policy import PolicyScreen
@@ -344,3 +346,58 @@ def test_declared_names_with_outer_spaces_rejected() -> None:
 
     with pytest.raises(ConfigError, match="look-alike"):
         Manifest.from_yaml_text('version: 1\nagents:\n  a:\n    tools:\n      "send_email ": {}\n')
+
+
+# ------------------------------------------------------------------ differential: what clients deliver to
+_PIECES = ["@", "evil.com", ".", "\u3002", ":", "80", "/", "\\", "%2e", "%40", "?", "#", ";", "[", "]",
+           "0x7f", "127", "1", "\t", "\n", " ", "\u00ad", "\u200b", "\u00df", "\u017f", "\u0131", "\u00e9",
+           "xn--", "-", "_", "!", "user:pass@", "%", "\uff0f", "\uff20", "\u2024"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(scheme=st.sampled_from(["http://", "https://", "HTTPS://", "ws://", "ftp://", "http:/", "https:///"]),
+       before=st.lists(st.sampled_from(_PIECES), max_size=2), after=st.lists(st.sampled_from(_PIECES), max_size=3),
+       host=st.sampled_from(["example.com", "sub.example.com", "EXAMPLE.COM"]))
+def test_allowed_urls_resolve_to_the_allowed_domain_in_real_parsers(scheme: str, before: list[str],
+                                                                   after: list[str], host: str) -> None:
+    ada_url = pytest.importorskip("ada_url")
+    import urllib3.util
+
+    url = scheme + "".join(before) + host + "".join(after)
+    h = host_of(url)
+    if h is None or not domain_allowed(h, ("example.com",)):
+        return
+    for parse in (lambda: ada_url.URL(url).hostname, lambda: urllib3.util.parse_url(url).host):
+        try:
+            other = parse()
+        except Exception:
+            continue
+        if other:
+            other = other.lower().rstrip(".")
+            assert other == "example.com" or other.endswith(".example.com"), (url, h, other)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(before=st.lists(st.sampled_from(["@", "evil.com", ",", ";", ":", "<", ">", '"', "(", ")", "\\", "%",
+                                        "!", "=?", "?=", "?q?", "=40", "mailto:", "%40", " ", "eve"]),
+                       max_size=4),
+       domain=st.sampled_from(["example.com", "sub.example.com", "example.com."]))
+def test_allowed_addresses_have_one_recipient_on_the_allowed_domain(before: list[str], domain: str) -> None:
+    from email import policy
+    from email.parser import HeaderParser
+    from email.utils import getaddresses
+
+    value = "".join(before) + "bob@" + domain
+    h = host_of(value)
+    if h is None or not domain_allowed(h, ("example.com",)):
+        return
+    v = value[7:] if value.lower().startswith("mailto:") else value
+    doms = [a[1].rpartition("@")[2] for a in getaddresses([v])]
+    header = HeaderParser(policy=policy.default).parsestr(f"To: {v}\n\n")["to"]
+    doms += [a.domain for a in header.addresses]
+    for d in doms:
+        d = d.lower().rstrip(".")
+        if not d:  # this parser could not read a domain at all: it delivers nowhere
+            continue
+        assert d == "example.com" or d.endswith(".example.com"), (value, doms)
+    assert len(getaddresses([v])) == 1
