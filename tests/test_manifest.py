@@ -263,3 +263,16 @@ def test_mistakes_get_actionable_messages(text: str, needle: str) -> None:
     e = err(text)
     assert needle in str(e), str(e)
     assert "Input should be a valid dictionary or instance" not in str(e)  # no pydantic jargon
+
+
+def test_yaml_1_1_number_forms_do_not_change_meaning() -> None:
+    # YAML 1.1 (PyYAML's default) reads 010 as 8 and 1:30 as 90: a looser min than written
+    m = load(_tool("{min: 010, max: 100}"))
+    a = m.agent("a")
+    assert a is not None
+    rule = a.tools["t"].args["x"]  # type: ignore[index]
+    assert rule.min == 10
+    e = err("version: 1\nagents:\n  a:\n    tools:\n      t: {limit: {calls: 1:30}}\n")
+    assert "agents.a.tools.t.limit.calls" in str(e)
+    m = load("version: 1\nagents:\n  a:\n    tools:\n      t: {limit: {calls: 0x10}}\n")
+    assert m.agents["a"].tools["t"].limit.calls == 16  # type: ignore[union-attr]
