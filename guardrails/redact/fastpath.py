@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,27 +92,34 @@ _EXT_START = re.compile(
 )
 
 
-#: 4- and 5-digit strings ``PhoneNumberMatcher`` accepts for Presidio's default regions
+#: 4-, 5- and 6-digit strings ``PhoneNumberMatcher`` accepts for Presidio's default regions
 #: (see ``_phone_short``): other 4/5-digit chains are skipped without running the matcher.
 _DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
-_SHORT_VALID: dict[int, frozenset[str]] = {}
+_SHORT_VALID: dict[int, Container[str]] = {}
 
 
-def _short_tables() -> dict[int, frozenset[str]]:
+class _Six:
+    def __contains__(self, digits: object) -> bool:
+        from ._phone_six import valid_6
+
+        return isinstance(digits, str) and valid_6(digits)
+
+
+def _short_tables() -> dict[int, Container[str]]:
     if not _SHORT_VALID:
         import phonenumbers
 
         from ._phone_short import PHONENUMBERS_VERSION, VALID_4, VALID_5
 
         if phonenumbers.__version__ == PHONENUMBERS_VERSION:  # other metadata: no shortcut
-            _SHORT_VALID.update({4: VALID_4, 5: VALID_5})
+            _SHORT_VALID.update({4: VALID_4, 5: VALID_5, 6: _Six()})
         else:
             _SHORT_VALID[0] = frozenset()
     return _SHORT_VALID
 
 
 def _short_chain_is_inert(chain: str) -> bool:
-    """True when a 4- or 5-digit chain cannot contain a valid number (default regions)."""
+    """True when a chain of 4 to 6 digits cannot contain a valid number (default regions)."""
     import unicodedata
 
     tables = _short_tables()
