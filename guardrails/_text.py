@@ -80,7 +80,7 @@ def skeleton(s: str) -> str:
     diacritics and common confusables: two names with the same skeleton look alike to a human
     or a model."""
     if s.isascii() and s.isprintable():  # the common case: nothing to fold but case and separators
-        return _SEP.sub("_", s.lower().strip())
+        return _SEP.sub("_", s.lower().strip()).replace("|", "l")
     s = unicodedata.normalize("NFKC", s)
     s = strip_invisible(s)
     if not s.isprintable():  # NUL, other controls, format, private-use, unassigned
@@ -88,7 +88,25 @@ def skeleton(s: str) -> str:
     s = fold_confusables(s)
     s = _strip_marks(s)
     s = fold_confusables(s).translate(_SKELETON_EXTRA)  # again: 'ί' is 'ι' only without its mark
-    return _SEP.sub("_", s.casefold().strip())
+    return _SEP.sub("_", s.casefold().strip()).replace("|", "l")
+
+
+def _wildcards(s: str) -> str:
+    """``s`` with invisible characters and marks removed, ASCII lower-cased and every other
+    character replaced by NUL: a pattern in which any non-ASCII letter may stand for any letter."""
+    s = strip_invisible(s)
+    s = "".join(c for c in unicodedata.normalize("NFD", s) if c.isprintable() and not unicodedata.combining(c))
+    s = _SEP.sub("_", s.strip())
+    return "".join(c.lower() if c.isascii() else "\x00" for c in s).replace("|", "l")
+
+
+def _near(k: str, dk: str, wild: bool) -> bool:
+    if len(k) != len(dk) or len(dk) < 2:
+        return False
+    diff = [i for i in range(len(k)) if k[i] != dk[i]]
+    if not diff or len(diff) > max(1, len(dk) // 3):
+        return False
+    return all(k[i] == "\x00" for i in diff) if wild else all(not k[i].isascii() for i in diff)
 
 
 def lookalike(name: str, declared: dict[str, str] | None) -> str | None:
@@ -100,13 +118,11 @@ def lookalike(name: str, declared: dict[str, str] | None) -> str | None:
         return None
     k = skeleton(name)
     hit = declared.get(k)
-    if hit is not None or k.isascii():
+    if hit is not None or name.isascii():
         return hit
+    w = _wildcards(name)
     for dk, d in declared.items():
-        if len(dk) != len(k) or len(dk) < 2:
-            continue
-        diff = [i for i in range(len(k)) if k[i] != dk[i]]
-        if diff and len(diff) <= max(1, len(dk) // 3) and all(not k[i].isascii() for i in diff):
+        if _near(k, dk, wild=False) or _near(w, dk, wild=True):
             return d
     return None
 

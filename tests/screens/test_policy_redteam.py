@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guardrails import Action, Event, Guard, Manifest
@@ -401,3 +401,28 @@ def test_allowed_addresses_have_one_recipient_on_the_allowed_domain(before: list
             continue
         assert d == "example.com" or d.endswith(".example.com"), (value, doms)
     assert len(getaddresses([v])) == 1
+
+
+_HOMOGLYPHS = {"a": "аɑαａ𝐚ᴀ", "c": "сϲⅽ𝐜ᴄ", "d": "ԁⅾ𝐝ꓒɗ", "e": "еҽ℮ꬲ𝐞ᴇ", "f": "ſƒ𝐟", "i": "іɩιⅰ𝐢ıӏ",
+               "l": "ӏⅼℓ𝐥ǀ|ɫ", "m": "ⅿм𝐦ᴍ", "n": "ոп𝐧ɴ", "o": "оοօ𝐨ᴏ", "r": "гᴦ𝐫ɾ", "s": "ѕꜱ𝐬",
+               "u": "υսᴜ𝐮", "_": "＿‗"}
+_INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\ufe0f", "\U000e0061",
+              "\u180e", "\u061c", "\x00"]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["send_email", "fetch", "read_files", "query", "lookup"]),
+       data=st.data())
+def test_property_homoglyph_names_reported_as_evasion(guard: Guard, name: str, data: st.DataObject) -> None:
+    chars = list(name)
+    subs = data.draw(st.lists(st.integers(0, len(name) - 1), min_size=1, max_size=max(1, len(name) // 3)))
+    for i in subs:
+        if name[i] in _HOMOGLYPHS:
+            chars[i] = data.draw(st.sampled_from(_HOMOGLYPHS[name[i]]))
+    if data.draw(st.booleans()):
+        chars.insert(data.draw(st.integers(0, len(chars))), data.draw(st.sampled_from(_INVISIBLE)))
+    cand = "".join(chars)
+    if cand == name:
+        return
+    v = call(guard, cand, {})
+    assert v.action == Action.BLOCK and cats(v) == {"policy.evasion"}, (cand, cats(v))
