@@ -52,12 +52,11 @@ class ConfigError(GuardrailError, ValueError):
 class MissingDependency(GuardrailError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
-    def __init__(self, package: str, extra: str) -> None:
+    def __init__(self, package: str, extra: str, hint: str | None = None) -> None:
         self.package = package
         self.extra = extra
-        super().__init__(
-            f"{package} is not installed; install it with: pip install 'agent-perimeter[{extra}]'"
-        )
+        msg = f"{package} is not installed; install it with: pip install 'agent-perimeter[{extra}]'"
+        super().__init__(msg + (f" ({hint})" if hint else ""))
 
 
 class InputError(GuardrailError, ValueError):

@@ -602,7 +602,9 @@ class FastAnalyzer:
             if engine == "hyperscan":
                 from ..errors import MissingDependency
 
-                raise MissingDependency("hyperscan", "hyperscan") from None
+                raise MissingDependency(
+                    "hyperscan", "hyperscan", "or turn redaction off in the manifest: redact: {enabled: false}"
+                ) from None
             return "re2"
         return "hyperscan"
 
