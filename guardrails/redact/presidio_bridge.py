@@ -54,7 +54,9 @@ def presidio_available() -> bool:
 
 def require_presidio() -> None:
     if not presidio_available():
-        raise MissingDependency("presidio-analyzer", "presidio", "or turn redaction off in the manifest: redact: {enabled: false}")
+        raise MissingDependency(
+            "presidio-analyzer", "presidio", "or turn redaction off in the manifest: redact: {enabled: false}"
+        )
 
 
 @functools.lru_cache(maxsize=1)
