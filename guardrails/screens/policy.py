@@ -285,6 +285,8 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
 
 
 def _fmt_key(k: str) -> str:
+    if len(k) > 64:  # an attacker-chosen key must not blow up reasons, logs and spans
+        return json.dumps(k[:64]) + f"...({len(k)} chars)"
     return k if k.isidentifier() and k.isascii() else json.dumps(k)
 
 

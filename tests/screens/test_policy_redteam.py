@@ -426,3 +426,11 @@ def test_property_homoglyph_names_reported_as_evasion(guard: Guard, name: str, d
         return
     v = call(guard, cand, {})
     assert v.action == Action.BLOCK and cats(v) == {"policy.evasion"}, (cand, cats(v))
+
+
+def test_huge_attacker_keys_do_not_bloat_reasons(guard: Guard) -> None:
+    v = call(guard, "send_email", {"to": "bob@example.com", "x" * 1_000_000: 1})
+    assert v.action == Action.BLOCK
+    assert max(len(f.reason) for f in v.findings) < 500
+    v = call(guard, "query", {"filter": {"y" * 100_000: "a"}})
+    assert v.action == Action.BLOCK and max(len(f.reason) for f in v.findings) < 500
