@@ -772,7 +772,11 @@ def _semantic_problems(m: Manifest) -> Iterator[tuple[tuple[Any, ...], str]]:
         for field in ("send", "receive"):
             for i, peer in enumerate(getattr(spec.peers, field)):
                 if peer not in m.agents:
-                    yield ("agents", name, "peers", field, i), f"peer {peer!r} is not an agent in this manifest"
+                    close = difflib.get_close_matches(peer, list(m.agents), n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else \
+                        f"; agents: {', '.join(sorted(m.agents)) or '(none)'}"
+                    yield ("agents", name, "peers", field, i), \
+                        f"peer {peer!r} is not an agent in this manifest{hint}"
 
 
 _UNION_TAGS = {"literal['any']", "str", "function-after", "function-plain", "function-before",

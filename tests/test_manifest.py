@@ -276,3 +276,9 @@ def test_yaml_1_1_number_forms_do_not_change_meaning() -> None:
     assert "agents.a.tools.t.limit.calls" in str(e)
     m = load("version: 1\nagents:\n  a:\n    tools:\n      t: {limit: {calls: 0x10}}\n")
     assert m.agents["a"].tools["t"].limit.calls == 16  # type: ignore[union-attr]
+
+
+def test_peer_typo_suggests_the_agent() -> None:
+    e = err("version: 1\nagents:\n  support:\n    peers: {send: [biling]}\n  billing: {}\n")
+    assert "m.yaml:4: agents.support.peers.send[0]: peer 'biling' is not an agent in this manifest; " \
+           "did you mean 'billing'?" in str(e), str(e)
