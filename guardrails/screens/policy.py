@@ -41,6 +41,10 @@ class ArgsError(ValueError):
     pass
 
 
+class _StateFailure(Exception):
+    """The state store failed while counting a call (its cause is the real error)."""
+
+
 def _reject_constant(name: str) -> Any:
     raise ArgsError(f"non-finite number {name} in arguments")
 
@@ -383,7 +387,17 @@ class PolicyScreen:
             return [self._unknown_agent(event.agent)]
         kind = event.kind
         if kind is EventKind.TOOL_CALL:
-            return self._tool_call(agent, event, ctx)
+            # The allowlist and argument rules are deterministic: if they cannot be evaluated
+            # (an argument object that raises, a bug), the call is denied even under
+            # `on_error: allow`. Only a failing state store (limits, budgets) is an operational
+            # error that `on_error` decides.
+            try:
+                return self._tool_call(agent, event, ctx)
+            except _StateFailure as exc:
+                raise (exc.__cause__ or exc) from None
+            except Exception as exc:  # noqa: BLE001 - fail closed
+                return [_f("policy.error", "check_failed",
+                           f"the tool call could not be checked ({type(exc).__name__}); denied")]
         if kind is EventKind.MESSAGE:
             return self._message(agent, event)
         return ()
@@ -440,7 +454,11 @@ class PolicyScreen:
         if tool.approval:
             findings.append(_f("policy.approval_required", "approval_required",
                                f"tool {name!r} needs human approval", Action.REVIEW))
-        findings.extend(self._count(agent, tool, event, ctx))
+        try:
+            counted = self._count(agent, tool, event, ctx)
+        except Exception as exc:
+            raise _StateFailure from exc
+        findings.extend(counted)
         return findings
 
     def _count(self, agent: _CompiledAgent, tool: _CompiledTool, event: Event,

@@ -434,3 +434,43 @@ def test_huge_attacker_keys_do_not_bloat_reasons(guard: Guard) -> None:
     assert max(len(f.reason) for f in v.findings) < 500
     v = call(guard, "query", {"filter": {"y" * 100_000: "a"}})
     assert v.action == Action.BLOCK and max(len(f.reason) for f in v.findings) < 500
+
+
+class _Unhashable(str):
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _BrokenStore:
+    def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
+        raise ConnectionError("state store down")
+
+    def get(self, key: str) -> int:
+        raise ConnectionError("state store down")
+
+    def append(self, key: str, item: Any, *, ttl: float, max_items: int) -> None:
+        raise ConnectionError("state store down")
+
+    def items(self, key: str) -> list[Any]:
+        return []
+
+    def delete(self, key: str) -> None:
+        pass
+
+
+def _fail_open_guard(state: Any = None) -> Guard:
+    m = Manifest.from_dict({"version": 1, "defaults": {"on_error": "allow"}, "agents": {"a": {"tools": {
+        "pay": {"args": {"currency": {"one_of": ["USD"]}}, "limit": {"calls": 1}}}}}})
+    return Guard(m, screens=[PolicyScreen(m)], telemetry=False, state=state)
+
+
+def test_allowlist_fails_closed_even_with_on_error_allow() -> None:
+    g = _fail_open_guard()
+    v = g.check(Event.tool_call(agent="a", tool="pay", args={"currency": _Unhashable("EUR")}))
+    assert v.action == Action.BLOCK and cats(v) == {"policy.error"}
+
+
+def test_state_store_outage_follows_on_error() -> None:
+    g = _fail_open_guard(_BrokenStore())
+    v = g.check(Event.tool_call(agent="a", tool="pay", args={"currency": "USD"}))
+    assert v.action == Action.ALLOW and v.degraded  # opted in: limits are degraded, not the allowlist
+    assert call(g, "pay", {"currency": "EUR"}, agent="a").action == Action.BLOCK
