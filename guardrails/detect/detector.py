@@ -172,7 +172,9 @@ class InjectionDetector:
         # optional user-supplied local model (guardrails.detect.classifier); never required
         self.classifier = classifier
         self._fuzzy: dict[int, Any] = {
-            i: regex.compile(r.fuzzy, regex.IGNORECASE | regex.BESTMATCH)
+            # only whether a match exists is asked, so no BESTMATCH (the same answer, found
+            # without searching for the best of all matches)
+            i: regex.compile(r.fuzzy, regex.IGNORECASE)
             for i, r in enumerate(self._rules) if r.fuzzy
         }
 
@@ -191,6 +193,8 @@ class InjectionDetector:
         signals: dict[str, int] = {}
         budget = _Budget()
         hits = self._scan_windows(text, untrusted, signals, budget)
+        if not hits and self.lexical is None and self.classifier is None:
+            return ScanResult(0.0, thr, kind, (), (), MappingProxyType(signals))
         if self.lexical is not None and text:
             p = self.lexical.predict(normalize(text[:LEXICAL_CHARS]).text)
             signals["lexical_pct"] = round(100 * p)
@@ -250,6 +254,15 @@ class InjectionDetector:
     def _scan_text(self, text: str, untrusted: bool, signals: dict[str, int], budget: _Budget,
                    depth: int, via: str) -> list[RuleHit]:
         norm = normalize(text)
+        nt = norm.text
+        first = self.engine.scan(nt)
+        # blob: long runs without spaces, maybe an encoded payload (decoders run on it)
+        blob = len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40
+        if not first and not norm.invisible and not blob:
+            # fast path: no rule can match, no gate fired, nothing hidden or encoded
+            if norm.confusable >= 3:
+                signals["confusable"] = signals.get("confusable", 0) + norm.confusable
+            return []
         out: dict[tuple[str, tuple[int, int]], RuleHit] = {}
         gates: set[str] = set()
 
@@ -265,30 +278,31 @@ class InjectionDetector:
             if w > 0 and not rule.fuzzy:
                 cats.add(rule.category)
 
-        def run(view: str, mapper: Callable[[int, int], tuple[int, int]], how: str,
-                skip: set[int] | frozenset[int] = frozenset()) -> set[int]:
+        def run(view: str, mapper: Callable[[int, int], tuple[int, int]] | None, how: str,
+                skip: set[int] | frozenset[int] = frozenset(),
+                raw: list[tuple[int, int, int]] | None = None) -> set[int]:
             matched: set[int] = set()
             fuzzy: list[tuple[int, int, int]] = []
-            for i, a, b in self.engine.scan(view, skip):
+            n_rules = len(self._rules)
+            for i, a, b in (self.engine.scan(view, skip) if raw is None else raw):
                 if a < 0:
-                    gates.add(self._gate_names[i - len(self._rules)])
+                    gates.add(self._gate_names[i - n_rules])
                     continue
                 rule = self._rules[i]
                 matched.add(i)
                 if rule.fuzzy:
                     fuzzy.append((i, a, b))
                     continue
-                add(rule, norm.to_orig(*mapper(a, b)), how)
+                add(rule, norm.to_orig(*(mapper(a, b) if mapper else (a, b))), how)
             for i, a, b in fuzzy:  # after the exact rules, so that they take precedence
                 rule = self._rules[i]
                 if rule.category in cats or budget.fuzzy <= 0:
                     continue
                 if self._confirm_fuzzy(i, view, a, b, budget):
-                    add(rule, norm.to_orig(*mapper(a, b)), how)
+                    add(rule, norm.to_orig(*(mapper(a, b) if mapper else (a, b))), how)
             return matched
 
-        ident: Callable[[int, int], tuple[int, int]] = lambda a, b: (a, b)  # noqa: E731
-        matched = run(norm.text, ident, via)
+        matched = run(nt, None, via, raw=first)
         boost = 1.1 if via != "text" else 1.0
         if boost != 1.0:
             for k, h in list(out.items()):
@@ -296,14 +310,14 @@ class InjectionDetector:
                     out[k] = RuleHit(h.rule, h.category, round(min(0.99, h.weight * boost), 4),
                                      h.span, h.via)
         if "leet" in gates:
-            lv = leet_view(norm.text)
+            lv = leet_view(nt)
             if lv is not None:
-                run(lv, ident, _chain(via, "leet"), matched)
+                run(lv, None, _chain(via, "leet"), matched)
         triggers = {self._rules[i].decode for i in matched if self._rules[i].decode}
         if "rot13" in triggers:
-            run(rot13_view(norm.text), ident, _chain(via, "rot13"))
+            run(rot13_view(nt), None, _chain(via, "rot13"))
         if "reverse" in triggers:
-            rv, back = reversed_lines(norm.text)
+            rv, back = reversed_lines(nt)
             run(rv, back, _chain(via, "reversed"))
         # hidden-text signals
         if norm.invisible:
@@ -315,8 +329,6 @@ class InjectionDetector:
             signals["confusable"] = signals.get("confusable", 0) + norm.confusable
         # decoded payloads
         if depth >= MAX_DEPTH:
-            nt = norm.text
-            blob = len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40
             if (blob or gates & {"b64", "hex", "bin", "url"}) and find_payloads(
                     text, norm, budget=1, encodings={"base64", "hex", "binary", "url"}):
                 # still encoded after MAX_DEPTH layers: deep nesting is itself a signal
@@ -324,9 +336,8 @@ class InjectionDetector:
                     "obfuscation.deep_nesting", "obfuscation", 0.5 if untrusted else 0.4,
                     (0, len(text)), via)
         elif budget.decoded > 0:
-            nt = norm.text
-            if len(nt) >= 48 and nt.count(" ") + nt.count("\n") < len(nt) // 40:
-                gates.add("blob")  # long runs without spaces: maybe an encoded payload
+            if blob:
+                gates.add("blob")
             payload_gates = gates & {"b64", "hex", "bin", "url", "spaced", "blob"}
             encodings = {e for g in payload_gates for e in _GATE_DECODERS[g]}
             payloads = find_payloads(text, norm, encodings=encodings) if payload_gates else []

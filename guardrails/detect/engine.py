@@ -6,8 +6,13 @@ PREFILTER mode: one pass tells which rules *may* match (a superset), and which d
 spans. Without Hyperscan, each rule's *anchors* (literal strings of which at least one of each
 group occurs in every text the rule matches; ``re:`` marks a small regex) go into an RE2 set
 (``re2``), or a Hyperscan literal database (``hyperscan-anchors``). All are measured in
-``benchmarks/``. The compiled Hyperscan database is cached in memory and on disk
-(``$PERIMETER_CACHE_DIR``, default ``~/.cache/perimeter``; set it to "" to disable).
+``benchmarks/``.
+
+Compiling the Hyperscan database takes seconds, so it is cached in memory and on disk
+(``$PERIMETER_CACHE_DIR``, default ``~/.cache/perimeter``; set it to "" to disable), and when
+it is not cached yet it is compiled in a background thread: until it is ready the engine uses
+the RE2 anchor set, which leads to the same hits (RE2 confirms every candidate either way), only
+more slowly. :meth:`PrefilterEngine.wait_ready` blocks until the fast path is in place.
 
 Inputs are the normalized texts of :mod:`.normalize`, always ASCII, so byte offsets equal
 character offsets.
@@ -90,10 +95,16 @@ class Engine(Protocol):
 
 
 class _Prefilter(Protocol):
-    def match(self, text: str) -> list[int]: ...
+    def match(self, data: bytes) -> list[int]: ...
+
+
+def _collect(i: int, _a: int, _b: int, _f: int, out: Any) -> None:
+    out.append(i)
 
 
 class _HyperscanPrefilter:
+    """Literal anchors (and gates) in one Hyperscan database."""
+
     def __init__(self, exprs: Sequence[str]) -> None:
         import hyperscan
 
@@ -105,18 +116,13 @@ class _HyperscanPrefilter:
         self._db = db
         self._local = threading.local()
 
-    def match(self, text: str) -> list[int]:
+    def match(self, data: bytes) -> list[int]:
         s = getattr(self._local, "scratch", None)
         if s is None:
             s = self._local.scratch = self._hs.Scratch(self._db)
         idx: list[int] = []
-        self._db.scan(text.encode("ascii", "replace"), match_event_handler=lambda i, a, b, f, c:
-                      idx.append(i), scratch=s)
+        self._db.scan(data, match_event_handler=_collect, context=idx, scratch=s)
         return idx
-
-
-_HS_CACHE: dict[str, Any] = {}
-_HS_LOCK = threading.Lock()
 
 
 def _cache_dir() -> Path | None:
@@ -127,47 +133,92 @@ def _cache_dir() -> Path | None:
     return base
 
 
-def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int]) -> Any:
-    """Compile (or load from the in-process / on-disk cache) a block-mode Hyperscan database.
-    Compiling the rule set takes seconds; the serialized database is keyed by a hash of the
-    patterns, flags and Hyperscan version, so a changed rule file recompiles."""
+class _PendingDb:
+    """A Hyperscan database that is ready, or being compiled in a background thread."""
+
+    __slots__ = ("db", "done", "error")
+
+    def __init__(self) -> None:
+        self.db: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+_HS_CACHE: dict[str, _PendingDb] = {}
+_HS_LOCK = threading.Lock()
+
+
+def _compile_db(exprs: Sequence[str], flags: Sequence[int], path: Path | None) -> Any:
+    import hyperscan
+
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[e.encode() for e in exprs], ids=list(range(len(exprs))),
+               elements=len(exprs), flags=list(flags))
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(hyperscan.dumpb(db))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # read-only home: compile each time
+    return db
+
+
+def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int], background: bool = False) -> _PendingDb:
+    """A block-mode Hyperscan database from the in-process cache, the on-disk cache, or a fresh
+    compile (in a background thread when ``background``; the returned entry's ``done`` event is
+    set when it is ready). The serialized database is keyed by a hash of the patterns, flags and
+    Hyperscan version, so a changed rule file recompiles."""
     import hyperscan
 
     key = hashlib.sha256(json.dumps([list(exprs), list(flags), getattr(hyperscan, "__version__", "")])
                          .encode()).hexdigest()[:32]
     with _HS_LOCK:
-        db = _HS_CACHE.get(key)
-        if db is not None:
-            return db
+        entry = _HS_CACHE.get(key)
+        if entry is not None and not (entry.done.is_set() and entry.db is None):
+            return entry  # ready, or being compiled by another detector
+        entry = _PendingDb()
+        _HS_CACHE[key] = entry
         cdir = _cache_dir()
         path = cdir / f"hs-{key}.db" if cdir is not None else None
         if path is not None and path.is_file():
             try:
-                db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+                entry.db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
             except Exception:  # noqa: BLE001 - a stale or foreign cache file: recompile
-                db = None
-        if db is None:
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=[e.encode() for e in exprs], ids=list(range(len(exprs))),
-                       elements=len(exprs), flags=list(flags))
-            if path is not None:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                    tmp.write_bytes(hyperscan.dumpb(db))
-                    os.replace(tmp, path)
-                except OSError:
-                    pass  # read-only home: compile each time
-        _HS_CACHE[key] = db
-        return db
+                entry.db = None
+        if entry.db is not None:
+            entry.done.set()
+            return entry
+
+    def work() -> None:
+        try:
+            entry.db = _compile_db(exprs, flags, path)
+        except BaseException as exc:  # noqa: BLE001 - reported to the waiting engine
+            entry.error = exc
+        finally:
+            entry.done.set()
+
+    if background:
+        # not a daemon: a short-lived process (the CLI) still finishes the compile at exit and
+        # leaves the database in the disk cache for the next run
+        threading.Thread(target=work, name="perimeter-hyperscan-compile", daemon=False).start()
+    else:
+        work()
+        if entry.error is not None:
+            with _HS_LOCK:
+                _HS_CACHE.pop(key, None)
+            raise entry.error
+    return entry
 
 
 class _HyperscanRulePrefilter:
     """The rule patterns themselves in Hyperscan's PREFILTER mode (a linear-time superset of
     each pattern: bounded repeats and the like are relaxed), plus the gates. Far fewer false
-    candidates than literal anchors, so RE2 runs less often."""
+    candidates than literal anchors, so RE2 runs less often. ``ready`` is False while the
+    database is still being compiled in the background."""
 
-    def __init__(self, patterns: Sequence[str], gates: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], gates: Sequence[str], background: bool = False) -> None:
         import hyperscan
 
         self._hs = hyperscan
@@ -175,16 +226,31 @@ class _HyperscanRulePrefilter:
         gate_flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         exprs = list(patterns) + list(gates)
         flags = [rule_flags] * len(patterns) + [gate_flags] * len(gates)
-        self._db = _hyperscan_db(exprs, flags)
+        self._entry = _hyperscan_db(exprs, flags, background)
+        self._db: Any = self._entry.db
         self._local = threading.local()
 
-    def match(self, text: str) -> list[int]:
-        s = getattr(self._local, "scratch", None)
-        if s is None:
+    @property
+    def ready(self) -> bool:
+        if self._db is None and self._entry.done.is_set():
+            self._db = self._entry.db
+        return self._db is not None
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._entry.error if self._entry.done.is_set() else None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._entry.done.wait(timeout)
+        return self.ready
+
+    def match(self, data: bytes) -> list[int]:
+        try:
+            s = self._local.scratch
+        except AttributeError:
             s = self._local.scratch = self._hs.Scratch(self._db)
         idx: list[int] = []
-        self._db.scan(text.encode("ascii", "replace"), match_event_handler=lambda i, a, b, f, c:
-                      idx.append(i), scratch=s)
+        self._db.scan(data, match_event_handler=_collect, context=idx, scratch=s)
         return idx
 
 
@@ -200,15 +266,18 @@ class _Re2Prefilter:
             self._set.Add(e)
         self._set.Compile()
 
-    def match(self, text: str) -> list[int]:
-        return list(self._set.Match(text) or ())
+    def match(self, data: bytes) -> list[int]:
+        return list(self._set.Match(data) or ())
 
 
 class PrefilterEngine:
-    """Anchor prefilter (Hyperscan or RE2 set) + per-rule RE2 for spans."""
+    """Prefilter (Hyperscan or an RE2 set) + per-rule RE2 for spans.
+
+    ``background``: compile a Hyperscan database that is not cached yet in a background thread
+    and use the RE2 anchor set meanwhile (same hits, slower)."""
 
     def __init__(self, patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
-                 prefilter: str = "auto") -> None:
+                 prefilter: str = "auto", *, background: bool = True) -> None:
         import re2
 
         gates = gate_patterns()
@@ -229,55 +298,104 @@ class PrefilterEngine:
                         owner.append(-1)
                         self._lit_rules.append([])
                     self._lit_rules[j].append((i, gi))
+        gate_exprs: list[str] = []
+        gate_owner: list[int] = []
         for g, name in enumerate(self.gate_names):
             for p in gates[name]:
                 exprs.append(p)
                 owner.append(n + g)
                 self._lit_rules.append([])
+                gate_exprs.append(p)
+                gate_owner.append(n + g)
         self._owner = owner
+        self._exprs = exprs
+        # direct (rule-pattern) prefilter: expression j < n is rule j, j >= n is gate expression
+        # j - n, reported as the hit (n + gate index, -1, -1)
+        self._gate_hit: list[Hit] = [(o, -1, -1) for o in gate_owner]
         self.n_rules = n
-        self.name = "re2-anchors"
-        self._direct = False  # True: the prefilter reports rule indexes (and n + gate index)
-        pf: _Prefilter | None = None
+        self._hs_rules: _HyperscanRulePrefilter | None = None
+        self._fast: Any = None  # the Hyperscan rule prefilter's match, once it is ready
+        self._warned = False
+        self._pf: _Prefilter | None = None
+        self._kind = "re2-anchors"
         if prefilter in ("auto", "hyperscan", "hyperscan-anchors"):
             try:
                 if prefilter == "hyperscan-anchors":
-                    pf = _HyperscanPrefilter(exprs)
-                    self.name = "hyperscan-anchors"
+                    self._pf = _HyperscanPrefilter(exprs)
+                    self._kind = "hyperscan-anchors"
                 else:
-                    gate_exprs: list[str] = []
-                    self._gate_owner: list[int] = []
-                    for g, name in enumerate(self.gate_names):
-                        for p in gates[name]:
-                            gate_exprs.append(p)
-                            self._gate_owner.append(g)
-                    pf = _HyperscanRulePrefilter(patterns, gate_exprs)
-                    self.name = "hyperscan"
-                    self._direct = True
+                    # an explicit "hyperscan" compiles now and raises on error; "auto" may compile
+                    # in the background and falls back to RE2 if Hyperscan rejects a pattern
+                    self._hs_rules = _HyperscanRulePrefilter(
+                        patterns, gate_exprs, background and prefilter == "auto")
+                    self._kind = "hyperscan"
             except ImportError:
                 if prefilter != "auto":
                     raise
-        self._pf: _Prefilter = pf if pf is not None else _Re2Prefilter(exprs)
+        if self._pf is None and (self._hs_rules is None or not self._hs_rules.ready):
+            self._pf = _Re2Prefilter(exprs)  # the RE2 path, or the fallback while compiling
         opts = re2.Options()
         opts.case_sensitive = False
         opts.max_mem = 32 << 20
         opts.never_capture = True
         self._rx: list[Any] = [re2.compile(p.encode(), opts) for p in patterns]
+        # the RE2 objects of the C extension (one Match call per span, no Python generator)
+        self._raw: list[Any] | None = None
+        anchor_enum = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+        if anchor_enum is not None and all(hasattr(r, "_regexp") for r in self._rx):
+            self._raw = [r._regexp for r in self._rx]
+            self._unanchored = anchor_enum
 
-    def candidates(self, text: str) -> tuple[set[int], set[int]]:
-        """(candidate rule indexes, gate indexes) for a normalized text."""
+    @property
+    def name(self) -> str:
+        if self._kind == "hyperscan" and not self.ready:
+            hs = self._hs_rules
+            if hs is not None and hs.error is not None:
+                return "re2-anchors (hyperscan failed)"
+            return "hyperscan (compiling; re2-anchors meanwhile)"
+        return self._kind
+
+    @property
+    def ready(self) -> bool:
+        """True when the configured prefilter is in use (not the RE2 fallback of a Hyperscan
+        database that is still compiling)."""
+        return self._hs_rules is None or self._hs_rules.ready
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._hs_rules is None or self._hs_rules.wait(timeout)
+
+    def _match(self, data: bytes) -> tuple[list[int], bool]:
+        """Prefilter expression ids for ``data``; True when they are direct (rule) ids."""
+        fast = self._fast
+        if fast is not None:
+            return fast(data), True
+        hs = self._hs_rules
+        if hs is not None:
+            if hs.ready:
+                self._fast = hs.match
+                return hs.match(data), True
+            if hs.error is not None and not self._warned:
+                import warnings
+
+                self._warned = True
+                warnings.warn(f"Hyperscan could not compile the injection rules ({hs.error}); "
+                              "using the RE2 anchor prefilter", RuntimeWarning, stacklevel=2)
+        assert self._pf is not None
+        return self._pf.match(data), False
+
+    def _split(self, ids: list[int], direct: bool) -> tuple[set[int], set[int]]:
         gates: set[int] = set()
         n = self.n_rules
-        if self._direct:
+        if direct:
             rules: set[int] = set()
-            for j in self._pf.match(text):
+            for j in ids:
                 if j < n:
                     rules.add(j)
                 else:
-                    gates.add(self._gate_owner[j - n])
+                    gates.add(self._gate_hit[j - n][0] - n)
             return rules, gates
         seen: set[tuple[int, int]] = set()
-        for j in self._pf.match(text):
+        for j in ids:
             o = self._owner[j]
             if o < 0:
                 seen.update(self._lit_rules[j])
@@ -289,32 +407,62 @@ class PrefilterEngine:
             found[i] = found.get(i, 0) + 1
         return {i for i, k in found.items() if k >= groups[i]}, gates
 
+    def candidates(self, text: str) -> tuple[set[int], set[int]]:
+        """(candidate rule indexes, gate indexes) for a normalized text."""
+        ids, direct = self._match(text.encode("ascii", "replace"))
+        return self._split(ids, direct)
+
     def scan(self, text: str, skip: frozenset[int] | set[int] = frozenset()) -> list[Hit]:
-        """Hits in ``text``; rules in ``skip`` are not run (already matched in another view)."""
-        rules, gates = self.candidates(text)
-        rules -= skip
-        out: list[Hit] = [(self.n_rules + g, -1, -1) for g in sorted(gates)]
+        """Hits in ``text``; rules in ``skip`` are not run (already matched in another view).
+        Gate hits come first, in gate order; then rule hits by rule index and position."""
+        data = text.encode("ascii", "replace")
+        ids, direct = self._match(data)
+        if not ids:
+            return []  # the common case: nothing in this text can match
+        rules, gates = self._split(ids, direct)
+        n = self.n_rules
+        out: list[Hit] = [(n + g, -1, -1) for g in sorted(gates)]
+        if skip:
+            rules -= skip
         if not rules:
             return out
         count = 0
-        data = text.encode("ascii", "replace")
+        raw = self._raw
+        size = len(data)
         for i in sorted(rules):
-            rx = self._rx[i]
-            if rx.search(data) is None:
-                continue
-            for k, m in enumerate(rx.finditer(data)):
-                out.append((i, m.start(), m.end()))
-                count += 1
-                if count >= MAX_MATCHES:
-                    return out
-                if k + 1 >= MAX_PER_RULE:
-                    break
+            k = 0
+            if raw is not None:
+                rx = raw[i]
+                anchor = self._unanchored
+                pos = 0
+                while True:
+                    a, b = rx.Match(anchor, data, pos, size)[0]
+                    if a < 0:
+                        break
+                    out.append((i, a, b))
+                    count += 1
+                    k += 1
+                    if count >= MAX_MATCHES:
+                        return out
+                    if k >= MAX_PER_RULE or pos == size:
+                        break
+                    pos = b if b != pos else pos + 1
+            else:
+                for m in self._rx[i].finditer(data):
+                    out.append((i, m.start(), m.end()))
+                    count += 1
+                    k += 1
+                    if count >= MAX_MATCHES:
+                        return out
+                    if k >= MAX_PER_RULE:
+                        break
         return out
 
 
 def make_engine(patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
-                prefilter: str = "auto") -> PrefilterEngine:
+                prefilter: str = "auto", *, background: bool = True) -> PrefilterEngine:
     """``prefilter``: ``auto`` (Hyperscan when installed, else RE2), ``hyperscan`` (the rule
     patterns in Hyperscan prefilter mode), ``hyperscan-anchors`` (Hyperscan on the literal
-    anchors) or ``re2`` (an RE2 set on the literal anchors)."""
-    return PrefilterEngine(patterns, anchors, prefilter)
+    anchors) or ``re2`` (an RE2 set on the literal anchors). ``background``: see
+    :class:`PrefilterEngine`."""
+    return PrefilterEngine(patterns, anchors, prefilter, background=background)

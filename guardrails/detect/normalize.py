@@ -17,6 +17,7 @@ import base64
 import binascii
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 import urllib.parse
@@ -137,19 +138,13 @@ class Normalized:
 
     def _collapse_map(self) -> tuple[list[int], list[int], list[int]]:
         if self._runs is None:
-            starts: list[int] = []  # collapsed index of each replaced run
-            pre_starts: list[int] = []  # its index before collapsing
-            removed: list[int] = []  # characters removed up to and including this run
-            total = 0
             assert self._pre is not None
-            for m in _ANY_WS_RUN.finditer(self._pre):
-                a, b = m.span()
-                if b - a < 2:
-                    continue  # a lone space or newline is kept as is
-                starts.append(a - total)
-                pre_starts.append(a)
-                total += b - a - 1
-                removed.append(total)
+            # each run of 2+ spaces/newlines became one character: its index before collapsing,
+            # the characters removed up to and including it, and its index after collapsing
+            spans = [m.span() for m in _ANY_WS_RUN.finditer(self._pre)]
+            pre_starts = [a for a, _b in spans]
+            removed = list(itertools.accumulate([b - a - 1 for a, b in spans]))
+            starts = [a - r + (b - a - 1) for (a, b), r in zip(spans, removed, strict=True)]
             self._runs = (starts, pre_starts, removed)
         return self._runs
 
@@ -204,14 +199,24 @@ def _prepare(text: str) -> tuple[str, str | None]:
     if "\n" in out:
         if " \n" in out:
             out = out.replace(" \n", "\n")
-        out = _NL_TAIL.sub("\n", out)
+        if "\n\n" in out or "\n " in out:
+            out = _NL_TAIL.sub("\n", out)
     return out, (None if len(out) == len(text) else text)
 
 
 def _tr(text: str, table: dict[int, str]) -> str:
-    """``text.translate(table)`` for a table of non-ASCII keys, touching only non-ASCII runs
-    (str.translate with a dict is slow on long, mostly-ASCII text)."""
+    """``text.translate(table)`` for a table of non-ASCII keys (str.translate with a dict is
+    slow on long, mostly-ASCII text): one C-level ``str.replace`` per character when there are
+    few distinct characters (the common case: curly quotes, dashes, a few accents), else only
+    the non-ASCII runs are translated."""
+    if len(table) <= _FEW_CHARS:
+        for k, v in table.items():
+            text = text.replace(chr(k), v)
+        return text
     return _NON_ASCII_RUN.sub(lambda m: m.group().translate(table), text)
+
+
+_FEW_CHARS = 12
 
 
 def normalize(text: str) -> Normalized:
