@@ -95,6 +95,7 @@ def engine_table(records: list[dict[str, Any]], runs: int) -> str:
         if fn is None:
             engine = engines[label.split(": ", 1)[1]]
             det = InjectionDetector(engine=engine)
+            det.engine.wait_ready()  # measure the engine itself, not its background compile
             if label.startswith("prefilter"):
                 def fn(d: InjectionDetector = det) -> Any:
                     return [d.engine.candidates(n) for n in norms]
@@ -134,6 +135,7 @@ def adversarial_table() -> str:
         "10 MB prose with e-mail addresses": "The quick brown fox. Please email me at bob@example.com. " * 180_000,
     }
     det = InjectionDetector()
+    det.engine.wait_ready()
     rows = []
     for name, text in cases.items():
         t0 = time.perf_counter()
@@ -221,7 +223,10 @@ def main() -> int:
                     help="held-out lexical probabilities from scripts/train_lexical.py --loso")
     args = ap.parse_args()
     records = read_jsonl(args.data)
+    t0 = time.perf_counter()
     det = InjectionDetector()
+    det.engine.wait_ready()  # the Hyperscan database compiles in the background when not cached
+    ready_s = time.perf_counter() - t0
     det.scan("warm up", kind="input")
     outcomes = median_outcomes(records, det, args.runs)
     rep = report(outcomes)
@@ -233,7 +238,7 @@ def main() -> int:
         f"`tool_result`). Rules only, no learned model. {machine()}; latencies are medians of "
         f"{args.runs} passes per record, measured on a shared machine (load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the run: absolute times are "
-        "inflated accordingly).",
+        f"inflated accordingly). Detector ready (Hyperscan database loaded or compiled) in {ready_s:.2f} s.",
         "",
         quality_tables(rep, outcomes),
         "",

@@ -86,6 +86,9 @@ def gate_patterns() -> dict[str, list[str]]:
     }
 
 
+_SPACED_CHAIN = r"(?:[a-z][ .*_|/\-]{1,3}){5}[a-z]"  # a superset of every "spaced" gate
+
+
 class Engine(Protocol):
     name: str
 
@@ -300,13 +303,24 @@ class PrefilterEngine:
                     self._lit_rules[j].append((i, gi))
         gate_exprs: list[str] = []
         gate_owner: list[int] = []
+        # the spaced-out keyword gates have no literal to anchor on and cost Hyperscan as much
+        # as all other gates together: one cheap superset (six letters, each followed by 1-3
+        # separators) goes into the Hyperscan database, and the exact gates are checked with
+        # Python's re only in the rare texts where it fires
+        self._spaced_gate = self.gate_names.index("spaced") if "spaced" in gates else -1
+        self._spaced_rx = [re.compile(p.encode(), re.IGNORECASE) for p in gates.get("spaced", [])]
         for g, name in enumerate(self.gate_names):
             for p in gates[name]:
                 exprs.append(p)
                 owner.append(n + g)
                 self._lit_rules.append([])
-                gate_exprs.append(p)
+            if name == "spaced":
+                gate_exprs.append(_SPACED_CHAIN)
                 gate_owner.append(n + g)
+            else:
+                for p in gates[name]:
+                    gate_exprs.append(p)
+                    gate_owner.append(n + g)
         self._owner = owner
         self._exprs = exprs
         # direct (rule-pattern) prefilter: expression j < n is rule j, j >= n is gate expression
@@ -383,7 +397,7 @@ class PrefilterEngine:
         assert self._pf is not None
         return self._pf.match(data), False
 
-    def _split(self, ids: list[int], direct: bool) -> tuple[set[int], set[int]]:
+    def _split(self, ids: list[int], direct: bool, data: bytes) -> tuple[set[int], set[int]]:
         gates: set[int] = set()
         n = self.n_rules
         if direct:
@@ -392,7 +406,10 @@ class PrefilterEngine:
                 if j < n:
                     rules.add(j)
                 else:
-                    gates.add(self._gate_hit[j - n][0] - n)
+                    g = self._gate_hit[j - n][0] - n
+                    if g == self._spaced_gate and not any(rx.search(data) for rx in self._spaced_rx):
+                        continue  # the superset fired, the exact spaced-keyword gates did not
+                    gates.add(g)
             return rules, gates
         seen: set[tuple[int, int]] = set()
         for j in ids:
@@ -409,8 +426,9 @@ class PrefilterEngine:
 
     def candidates(self, text: str) -> tuple[set[int], set[int]]:
         """(candidate rule indexes, gate indexes) for a normalized text."""
-        ids, direct = self._match(text.encode("ascii", "replace"))
-        return self._split(ids, direct)
+        data = text.encode("ascii", "replace")
+        ids, direct = self._match(data)
+        return self._split(ids, direct, data)
 
     def scan(self, text: str, skip: frozenset[int] | set[int] = frozenset()) -> list[Hit]:
         """Hits in ``text``; rules in ``skip`` are not run (already matched in another view).
@@ -419,7 +437,7 @@ class PrefilterEngine:
         ids, direct = self._match(data)
         if not ids:
             return []  # the common case: nothing in this text can match
-        rules, gates = self._split(ids, direct)
+        rules, gates = self._split(ids, direct, data)
         n = self.n_rules
         out: list[Hit] = [(n + g, -1, -1) for g in sorted(gates)]
         if skip:
