@@ -219,7 +219,16 @@ def _tr(text: str, table: dict[int, str]) -> str:
 _FEW_CHARS = 12
 
 
+# An underscore that glues a word to a capitalized prose word ("External_Ignore your ...") is a
+# separator, not part of an identifier: it would hide the word boundary rules rely on. Replaced
+# one-for-one by a space, so offsets into the original text do not move. snake_case identifiers
+# and template tokens (lower case after the underscore) are left alone.
+_GLUED = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Z][a-z]+[ ,.:;!?])")
+
+
 def normalize(text: str) -> Normalized:
+    if "_" in text:
+        text = _GLUED.sub(" ", text)
     if text.isascii():
         t, pre = _prepare(text.lower())
         return Normalized(t, len(text), None, pre=pre)
