@@ -12,12 +12,12 @@ Importing this package loads no spaCy, Presidio, LangChain, boto3 or OpenTelemet
 
 from __future__ import annotations
 
+from .audit import AuditLog
 from .errors import Blocked, ConfigError, GuardrailError, InputError, MissingDependency
 from .events import Direction, Event, EventKind, Source, ToolCall
 from .guard import Guard
 from .manifest import AgentPolicy, Manifest
 from .screens.base import CheckContext, Observer, Screen, register_screen
-from .audit import AuditLog
 from .state import MemoryStore, RedisStore, StateStore
 from .verdict import Action, Finding, Verdict
 
@@ -40,8 +40,8 @@ __all__ = [
     "Manifest",
     "MemoryStore",
     "MissingDependency",
-    "RedisStore",
     "Observer",
+    "RedisStore",
     "Screen",
     "Source",
     "StateStore",
