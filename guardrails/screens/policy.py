@@ -132,6 +132,16 @@ def _safe_fullmatch(matcher: Any, value: str) -> bool:
         return False  # lone surrogates and the like never match
 
 
+def _over_budget(budget: list[int], out: list[Problem]) -> bool:
+    """Count one value against the per-call budget; report once when it runs out."""
+    budget[0] -= 1
+    if budget[0] >= 0:
+        return False
+    if budget[0] == -1:
+        out.append(("policy.arg", "arg.size", f"arguments have more than {MAX_ARG_NODES} values"))
+    return True
+
+
 def _compile_rule(rule: ArgRule, where: str) -> Checker:
     """Turn an ArgRule into a checker ``(value, path, problems, budget) -> None``."""
     type_test = _TYPE_TESTS[rule.type] if rule.type else None
@@ -207,10 +217,7 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
             out.append(("policy.arg", "arg.one_of", f"argument {path} is not one of the allowed values"))
 
     def check(v: Any, path: str, depth: int, out: list[Problem], budget: list[int]) -> None:
-        budget[0] -= 1
-        if budget[0] < 0:
-            if budget[0] == -1:
-                out.append(("policy.arg", "arg.size", f"arguments have more than {MAX_ARG_NODES} values"))
+        if _over_budget(budget, out):
             return
         if type_test is not None and not type_test(v):
             out.append(("policy.arg", "arg.type", f"argument {path} must be {rule.type}, got {_typename(v)}"))
@@ -265,10 +272,7 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
 
     def check_nested(v: Any, path: str, depth: int, out: list[Problem], budget: list[int]) -> None:
         # containers without items/properties: constraints apply to every leaf inside
-        budget[0] -= 1
-        if budget[0] < 0:
-            if budget[0] == -1:
-                out.append(("policy.arg", "arg.size", f"arguments have more than {MAX_ARG_NODES} values"))
+        if _over_budget(budget, out):
             return
         if depth > MAX_ARG_DEPTH:
             out.append(("policy.arg", "arg.depth", f"argument {path} is nested more than {MAX_ARG_DEPTH} deep"))
