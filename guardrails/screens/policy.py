@@ -172,17 +172,19 @@ def _compile_rule(rule: ArgRule, where: str) -> Checker:
     elif props is not None or props_any:
         shape, shape_name = (Mapping,), "an object"
 
+    max_length, min_length = rule.max_length, rule.min_length
+
     def leaf(v: Any, path: str, out: list[Problem]) -> None:
         if isinstance(v, str):
             if has_num:
                 out.append(("policy.arg", "arg.type", f"argument {path} must be a number, got a string"))
                 return
-            if rule.max_length is not None and len(v) > rule.max_length:
+            if max_length is not None and len(v) > max_length:
                 out.append(("policy.arg", "arg.max_length",
-                            f"argument {path} is {len(v)} characters, more than max_length {rule.max_length}"))
-            if rule.min_length is not None and len(v) < rule.min_length:
+                            f"argument {path} is {len(v)} characters, more than max_length {max_length}"))
+            if min_length is not None and len(v) < min_length:
                 out.append(("policy.arg", "arg.min_length",
-                            f"argument {path} is shorter than min_length {rule.min_length}"))
+                            f"argument {path} is shorter than min_length {min_length}"))
             if matcher is not None and not _safe_fullmatch(matcher, v):
                 out.append(("policy.arg", "arg.pattern",
                             f"argument {path} does not match the pattern {rule.pattern!r}"))
@@ -473,9 +475,11 @@ class PolicyScreen:
         Time windows are sliding: the previous window's count is weighted by how much of it
         still overlaps the last ``per`` seconds, so calls bunched around a window boundary
         cannot reach twice the limit."""
+        if tool.limit_calls is None and agent.budget_calls is None:
+            return []
         taken: list[tuple[str, float]] = []
         ttl_run = float(agent.policy.run_ttl)
-        if (tool.limit_calls is not None or agent.budget_calls is not None) and type(event.run_id) is not str:
+        if type(event.run_id) is not str:
             # the per-run key is built from it: an object with a changing str() would get a fresh
             # budget on every call
             return [_f("policy.args_malformed", "run_id_invalid", "run_id is not a string")]
