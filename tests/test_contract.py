@@ -73,3 +73,25 @@ def test_errors_tree() -> None:
     e = MissingDependency("langchain", "langchain")
     assert "agent-perimeter[langchain]" in str(e)
     assert Blocked(Verdict()).verdict == Verdict()
+
+
+def test_readme_manifests_are_valid() -> None:
+    import re
+
+    from guardrails import Manifest
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if b.startswith("version: 1")]
+    assert len(blocks) >= 2
+    for b in blocks:
+        Manifest.from_yaml_text(b, source="README.md")
+
+
+def test_readme_python_example_gives_the_documented_verdict() -> None:
+    from guardrails import Action, Event, Guard
+
+    root = Path(__file__).resolve().parents[1]
+    guard = Guard.from_yaml(root / "examples" / "perimeter.yaml")
+    verdict = guard.check(Event.tool_call(agent="support", run_id="r1", tool="send_email",
+                                          args={"to": "bob@example.com", "body": "hi"}))
+    assert verdict.action == Action.REVIEW  # approval: required, as the README says
