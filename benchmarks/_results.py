@@ -30,3 +30,11 @@ def write_section(title: str, body: str, path: Path = RESULTS) -> None:
         return
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     path.write_text("".join(lines[:start]) + block + "".join(lines[end:]), encoding="utf-8")
+
+
+def write_block(text: str, path: Path = RESULTS) -> None:
+    """``write_section`` for a text that starts with its own ``## ...`` heading line."""
+    title, _, body = text.lstrip("\n").partition("\n")
+    if not title.startswith("## "):
+        raise ValueError("a results block starts with its '## ' heading")
+    write_section(title.rstrip(), body.strip("\n"), path)

@@ -134,15 +134,9 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "benchmarks" / "RESULTS.md"
-        old = path.read_text() if path.exists() else "# Benchmark results\n"
-        if SECTION in old:
-            start = old.index(SECTION)
-            nxt = old.find("\n## ", start + len(SECTION))
-            new = old[:start] + text + (old[nxt + 1:] if nxt != -1 else "")
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-        path.write_text(new)
+        from _results import write_block
+
+        write_block(text)
     json.dumps(rows)
     return 0
 

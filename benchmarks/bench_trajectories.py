@@ -19,7 +19,6 @@ Every configuration uses the ``--manifest auto`` policy (the record's ``agent_to
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -203,16 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     ])
     print(text)
     if args.write:
-        _write_section(ROOT / "benchmarks" / "RESULTS.md", text)
+        from _results import write_block
+
+        write_block(text)
     return 0
-
-
-def _write_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pat = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pat.sub(lambda _m: text.rstrip() + "\n\n", old) if pat.search(old) else \
-        old.rstrip() + "\n\n" + text.rstrip() + "\n"
-    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":
