@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,42 +171,9 @@ def _digit_free_bounds(text: str, s: int, e: int) -> tuple[int, int]:
     return ws, we
 
 
-def _skip_group(p: str, i: int) -> int:
-    """Index just past the group whose ``(`` is at ``i`` (escapes and classes respected)."""
-    depth = 0
-    n = len(p)
-    in_class = False
-    while i < n:
-        c = p[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-        elif c == "[":
-            in_class = True
-            if p[i + 1:i + 2] == "^":
-                i += 1
-            if p[i + 1:i + 2] == "]":
-                i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    raise ValueError("unbalanced parenthesis")
-
-
-_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
-
-
-def _groups(p: str) -> list[str]:
-    """Bodies of the capturing groups of ``p``, in the order of their numbers."""
-    bodies: list[tuple[int, str]] = []
-    i = 0
+def _outside_classes(p: str, i: int = 0) -> Iterator[int]:
+    """Indices of the characters of pattern ``p`` from ``i`` on that are neither escaped nor
+    inside a character class (a ``]`` right after ``[`` or ``[^`` is a literal)."""
     n = len(p)
     in_class = False
     while i < n:
@@ -222,12 +189,36 @@ def _groups(p: str) -> list[str]:
                 i += 1
             if p[i + 1:i + 2] == "]":
                 i += 1
-        elif c == "(" and (p[i + 1:i + 2] != "?" or p.startswith(("(?P<", "(?<"), i)) \
+        else:
+            yield i
+        i += 1
+
+
+def _skip_group(p: str, i: int) -> int:
+    """Index just past the group whose ``(`` is at ``i`` (escapes and classes respected)."""
+    depth = 0
+    for k in _outside_classes(p, i):
+        if p[k] == "(":
+            depth += 1
+        elif p[k] == ")":
+            depth -= 1
+            if depth == 0:
+                return k + 1
+    raise ValueError("unbalanced parenthesis")
+
+
+_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _groups(p: str) -> list[str]:
+    """Bodies of the capturing groups of ``p``, in the order of their numbers."""
+    bodies: list[tuple[int, str]] = []
+    for i in _outside_classes(p):
+        if p[i] == "(" and (p[i + 1:i + 2] != "?" or p.startswith(("(?P<", "(?<"), i)) \
                 and not p.startswith(("(?<=", "(?<!"), i):
             end = _skip_group(p, i)
             body_start = i + 1 if p[i + 1:i + 2] != "?" else p.index(">", i) + 1
             bodies.append((i, p[body_start:end - 1]))
-        i += 1
     return [b for _, b in sorted(bodies)]
 
 
