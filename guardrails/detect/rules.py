@@ -14,12 +14,14 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["CATEGORIES", "Rule", "RuleSet", "default_rules", "load_rules"]
+__all__ = ["CATEGORIES", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_rules"]
 
 CATEGORIES = frozenset({
     "override", "template", "impersonation", "persona", "extraction", "tool_hijack",
     "exfiltration", "hidden", "obfuscation", "trigger", "meta",
 })
+# the packaged rule files, loaded in this order (a later file may use the macros of the files before it)
+PACKAGED = ("injection.yaml", "jailbreak.yaml")
 _MACRO = re.compile(r"\{([a-z_][a-z_0-9]*)\}")
 
 
@@ -103,12 +105,13 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
 
 
 def load_rules(paths: Sequence[str | Path] | None = None) -> RuleSet:
-    """Load rule files (default: the packaged ``injection.yaml``). Later files add rules and
-    replace rules with the same id."""
+    """Load rule files (default: the packaged ``PACKAGED`` files, in order). Later files add rules
+    and replace rules with the same id."""
     texts: list[tuple[str, str]] = []
     if paths is None:
-        texts.append(("injection.yaml",
-                      resources.files("guardrails.rules").joinpath("injection.yaml").read_text("utf-8")))
+        pkg = resources.files("guardrails.rules")
+        texts.extend((n, pkg.joinpath(n).read_text("utf-8")) for n in PACKAGED
+                     if pkg.joinpath(n).is_file())
     else:
         for p in paths:
             try:
@@ -116,12 +119,13 @@ def load_rules(paths: Sequence[str | Path] | None = None) -> RuleSet:
             except OSError as exc:
                 raise ConfigError(f"{p}: cannot read rules ({exc.strerror})") from None
     rules: dict[str, Rule] = {}
+    macros: dict[str, str] = {}  # a later file sees the macros of the files before it
     name, version = "perimeter-injection", 0
     for src, text in texts:
         data = yaml.safe_load(text)
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             raise ConfigError(f"{src}: expected a mapping with a 'rules' list")
-        macros = {str(k): str(v) for k, v in (data.get("macros") or {}).items()}
+        macros = {**macros, **{str(k): str(v) for k, v in (data.get("macros") or {}).items()}}
         name = str(data.get("name", name))
         version = max(version, int(data.get("version", 0)))
         for raw in data["rules"]:
