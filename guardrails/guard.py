@@ -16,6 +16,7 @@ from .verdict import Action, Finding, Verdict
 
 if TYPE_CHECKING:
     from .audit import AuditLog
+    from .streaming import GuardedStream
     from .telemetry import Telemetry
 
 __all__ = ["Guard"]
@@ -145,6 +146,18 @@ class Guard:
         if self.telemetry is not None:
             self.telemetry.finish(handle, event, verdict, time.perf_counter() - start)
         return verdict
+
+    def stream(self, agent: str, run_id: str = "", *, kind: EventKind | str = EventKind.OUTPUT,
+               peer: str | None = None, metadata: Mapping[str, Any] | None = None,
+               lookback: int = 128, max_buffer: int = 8192) -> GuardedStream:
+        """A :class:`~guardrails.streaming.GuardedStream` for one streamed answer (or message to
+        ``peer``): ``feed`` chunks and emit what it returns (redacted as the agent's manifest says,
+        PII split across chunks included), then ``flush``; ``verdict`` is this Guard's check of the
+        whole text. An unknown agent's stream emits nothing and its verdict blocks."""
+        from .streaming import GuardedStream, stream_event
+
+        event = stream_event(agent, run_id, kind, peer=peer, metadata=metadata)
+        return GuardedStream(self, event, lookback=lookback, max_buffer=max_buffer)
 
     def check_all(self, events: Iterable[Event]) -> Verdict:
         """Check several events (e.g. all tool calls of one model turn) and merge the verdicts."""

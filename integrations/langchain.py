@@ -52,7 +52,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from guardrails.errors import Blocked, MissingDependency
@@ -72,7 +72,7 @@ try:
     from langchain.agents.middleware import AgentMiddleware, AgentState
     from langchain.agents.middleware.types import ExtendedModelResponse, ModelResponse, PrivateStateAttr
     from langchain_core.callbacks import BaseCallbackHandler
-    from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage
     from langgraph.types import Command
     from typing_extensions import NotRequired
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
@@ -83,7 +83,9 @@ __all__ = [
     "GuardrailsMiddleware",
     "PerimeterState",
     "acheck_safely",
+    "aguarded_stream",
     "check_safely",
+    "guarded_stream",
 ]
 
 OnBlock = Literal["message", "raise"]
@@ -736,3 +738,139 @@ def _parse_input(input_str: str) -> Any:
     except (TypeError, ValueError):
         return input_str
 
+
+
+# ----------------------------------------------------------------------------- streamed tokens
+class _StreamFilter:
+    """Maps LangGraph stream items: model token chunks go through one GuardedStream per message."""
+
+    def __init__(self, guard: Guard, agent: str | None, config: Mapping[str, Any] | None,
+                 run_id: str | None, on_block: OnBlock) -> None:
+        if on_block not in ("message", "raise"):
+            raise ValueError("on_block must be 'message' or 'raise'")
+        self.guard = guard
+        self.agent = agent
+        self.run_id = run_id if run_id is not None else (run_id_from_config(config) or "")
+        self.on_block = on_block
+        # message key -> (GuardedStream, last chunk, metadata, item prefix)
+        self.open: dict[str, tuple[Any, Any, Any, tuple[Any, ...]]] = {}
+
+    def _agent_for(self, meta: Any) -> str:
+        if self.agent:
+            return self.agent
+        return agent_from_metadata(meta if isinstance(meta, Mapping) else None,
+                                   self.guard.manifest.agent_names) or ""
+
+    def item(self, item: Any) -> list[Any]:
+        """The items to yield for one stream item (usually exactly one).
+
+        Shapes: ``(chunk, metadata)`` (``stream_mode="messages"``), ``(mode, (chunk, metadata))``
+        (a list of modes), ``(namespace, (chunk, metadata))`` and ``(namespace, mode, (chunk,
+        metadata))`` (``subgraphs=True``). Anything else passes unchanged."""
+        if isinstance(item, tuple) and item:
+            if len(item) == 2 and isinstance(item[0], BaseMessage):
+                return self._chunk(item[0], item[1], None)
+            last = item[-1]
+            if 2 <= len(item) <= 3 and isinstance(last, tuple) and len(last) == 2 and isinstance(
+                    last[0], BaseMessage) and (len(item) == 2 or item[-2] == "messages"):
+                return self._chunk(last[0], last[1], item[:-1])
+        return [item]
+
+    @staticmethod
+    def _shape(prefix: tuple[Any, ...] | None, chunk: Any, meta: Any) -> Any:
+        return (chunk, meta) if prefix is None else (*prefix, (chunk, meta))
+
+    def _chunk(self, chunk: Any, meta: Any, prefix: tuple[Any, ...] | None) -> list[Any]:
+        if not isinstance(chunk, AIMessageChunk):
+            if isinstance(chunk, AIMessage):  # a model that did not stream: the whole message at once
+                return [self._shape(prefix, self._whole(chunk, meta), meta)]
+            return [self._shape(prefix, chunk, meta)]
+        key = f"{prefix!r}:{chunk.id or ''}"
+        entry = self.open.get(key)
+        stream = entry[0] if entry is not None else self.guard.stream(
+            self._agent_for(meta), self.run_id, kind=EventKind.OUTPUT)
+        self.open[key] = (stream, chunk, meta, prefix or ())
+        safe = "".join(stream.feed(t) for t in _texts(chunk.content))
+        out = [self._shape(prefix, _with_text(chunk, safe), meta)]
+        if getattr(chunk, "chunk_position", None) == "last":
+            out.extend(self._close(key))
+        return out
+
+    def _whole(self, message: Any, meta: Any) -> Any:
+        stream = self.guard.stream(self._agent_for(meta), self.run_id, kind=EventKind.OUTPUT)
+        text = "".join(stream.feed(t) for t in _texts(message.content)) + stream.flush()
+        if stream.verdict.action >= Action.REVIEW:
+            if self.on_block == "raise":
+                raise Blocked(stream.verdict)
+            text = _withheld(stream.verdict, "this answer")
+        if text == message_text(message.content):
+            return message
+        return _with_text(message, text)
+
+    def _close(self, key: str) -> list[Any]:
+        stream, chunk, meta, prefix = self.open.pop(key)
+        rest = stream.flush()
+        verdict = stream.verdict
+        if verdict.action >= Action.REVIEW:
+            if self.on_block == "raise":
+                raise Blocked(verdict)
+            rest += _withheld(verdict, "the rest of this answer")
+        if not rest:
+            return []
+        return [self._shape(prefix or None, AIMessageChunk(content=rest, id=chunk.id), meta)]
+
+    def finish(self) -> list[Any]:
+        out: list[Any] = []
+        for key in list(self.open):
+            out.extend(self._close(key))
+        return out
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [b if isinstance(b, str) else str(b.get("text", "")) for b in content
+                if isinstance(b, str) or (isinstance(b, Mapping) and b.get("type") == "text")]
+    return []
+
+
+def _with_text(chunk: Any, text: str) -> Any:
+    """The chunk with its text replaced by ``text`` (tool-call chunks and metadata kept)."""
+    return chunk.model_copy(update={"content": text})
+
+
+def guarded_stream(stream: Iterable[Any], guard: Guard, *, agent: str | None = None,
+                   config: Mapping[str, Any] | None = None, run_id: str | None = None,
+                   on_block: OnBlock = "message") -> Iterator[Any]:
+    """Redact a LangGraph / LangChain agent's streamed tokens before they reach the user::
+
+        for chunk, meta in guarded_stream(agent.stream(inputs, config, stream_mode="messages"),
+                                          guard, config=config):
+            print(chunk.content, end="")
+
+    Model token chunks (``AIMessageChunk``) pass through a :class:`guardrails.streaming.GuardedStream`
+    per message, so an e-mail address or a key split across tokens is still redacted (a look-back
+    buffer delays the last characters until a value is complete); everything else (tool messages,
+    ``updates``/``values`` items) passes unchanged. Works with ``stream_mode="messages"``, a list of
+    modes and ``subgraphs=True``. The agent is ``agent`` or the manifest agent found in the token's
+    metadata; an unknown agent's tokens are withheld. Pass the run's ``config`` (its ``thread_id``)
+    so that pseudonyms match the ones the middleware writes. When the Guard's check of a whole
+    answer blocks, the stream ends that answer with a withheld notice (``on_block="raise"``:
+    raises :class:`guardrails.Blocked`)."""
+    flt = _StreamFilter(guard, agent, config, run_id, on_block)
+    for item in stream:
+        yield from flt.item(item)
+    yield from flt.finish()
+
+
+async def aguarded_stream(stream: AsyncIterable[Any], guard: Guard, *, agent: str | None = None,
+                          config: Mapping[str, Any] | None = None, run_id: str | None = None,
+                          on_block: OnBlock = "message") -> AsyncIterator[Any]:
+    """Async twin of :func:`guarded_stream` (for ``agent.astream(...)``)."""
+    flt = _StreamFilter(guard, agent, config, run_id, on_block)
+    async for item in stream:
+        for out in flt.item(item):
+            yield out
+    for out in flt.finish():
+        yield out

@@ -87,17 +87,19 @@ def _ns_names(ns: object) -> list[str]:
 def agent_from_metadata(metadata: Mapping[str, Any] | None, agents: Collection[str]) -> str | None:
     """The manifest agent that is running, from LangGraph run metadata.
 
-    Looks at the current node (``langgraph_node``) and then at the enclosing subgraph nodes of the
-    checkpoint namespace, innermost first; returns the first name that is a manifest agent.
+    Looks at the agent's own name (``lc_agent_name``, set by ``create_agent(name=...)``), the
+    current node (``langgraph_node``) and then at the enclosing subgraph nodes of the checkpoint
+    namespace, innermost first; returns the first name that is a manifest agent.
     A name that is not an agent is never returned (the adapter then falls back to its own
     ``agent`` argument, or blocks: unknown agents are denied).
     """
     if not metadata:
         return None
     candidates: list[str] = []
-    node = metadata.get("langgraph_node")
-    if isinstance(node, str):
-        candidates.append(node)
+    for key in ("lc_agent_name", "langgraph_node"):
+        name = metadata.get(key)
+        if isinstance(name, str):
+            candidates.append(name)
     for key in ("langgraph_checkpoint_ns", "checkpoint_ns"):
         candidates.extend(reversed(_ns_names(metadata.get(key))))
     for name in candidates:
