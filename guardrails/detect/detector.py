@@ -25,6 +25,7 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 from ..verdict import Action, Finding
 from .classifier import TextClassifier
 from .engine import PrefilterEngine, make_engine
+from .gibberish import SOUP_RULE, soup_weight, suffix_soup
 from .lexical import LexicalModel
 from .normalize import (
     MAX_PAYLOAD_CHARS,
@@ -133,6 +134,26 @@ def combine(hits: Iterable[RuleHit]) -> float:
     return max(0.0, min(1.0, p))
 
 
+def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule], untrusted: bool,
+                      signals: dict[str, int]) -> list[RuleHit]:
+    """Post-processing of one scan's hits for jailbreak-style attacks: adds the token-soup signal
+    (an optimized adversarial suffix, ``gibberish.py``) and drops the hits of co-occurrence rules
+    (``Rule.requires``) whose partner did not fire in the same text. A requirement is met only
+    by a rule that has no requirement itself (no chains)."""
+    soup = suffix_soup(text)
+    ws = soup_weight(soup.score, untrusted)
+    if ws > 0:
+        signals["soup_pct"] = round(100 * soup.score)
+        hits.append(RuleHit(SOUP_RULE, "obfuscation", ws, soup.span, "text"))
+    gated = [h for h in hits if h.weight > 0 and (r := by_id.get(h.rule)) is not None and r.requires]
+    if not gated:
+        return hits
+    free = [(h.rule, h.category) for h in hits if h.weight > 0
+            and ((r := by_id.get(h.rule)) is None or not r.requires)]
+    drop = {id(h) for h in gated if not by_id[h.rule].satisfied(free)}
+    return [h for h in hits if id(h) not in drop] if drop else hits
+
+
 class _Budget:
     """Work limits for one scan (all windows, views and decoded payloads together)."""
 
@@ -193,6 +214,7 @@ class InjectionDetector:
         signals: dict[str, int] = {}
         budget = _Budget()
         hits = self._scan_windows(text, untrusted, signals, budget)
+        hits = jailbreak_signals(text, hits, self._by_id, untrusted, signals)
         if not hits and self.lexical is None and self.classifier is None:
             return ScanResult(0.0, thr, kind, (), (), MappingProxyType(signals))
         if self.lexical is not None and text:
@@ -379,6 +401,7 @@ _EXTRA_DESCRIPTIONS = {
     "hidden.invisible_chars": "invisible / zero-width / bidi / tag characters in the text",
     "obfuscation.encoded_payload": "an encoded payload (base64, hex, URL, ...) carries instructions",
     "obfuscation.deep_nesting": "a payload is still encoded after several decoding layers",
+    SOUP_RULE: "a request followed by a run of token gibberish (optimized adversarial suffix)",
 }
 
 

@@ -19,6 +19,8 @@ __all__ = ["CATEGORIES", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_r
 CATEGORIES = frozenset({
     "override", "template", "impersonation", "persona", "extraction", "tool_hijack",
     "exfiltration", "hidden", "obfuscation", "trigger", "meta",
+    "jailbreak",  # wrappers around a request: role-play, fiction, persuasion, forced compliance
+    "goal",  # a request for harmful content: never an injection alone, only next to a wrapper
 })
 # the packaged rule files, loaded in this order (a later file may use the macros of the files before it)
 PACKAGED = ("injection.yaml", "jailbreak.yaml")
@@ -41,9 +43,25 @@ class Rule:
     fuzzy: str = ""
     window: int = 80
     anchors: tuple[tuple[str, ...], ...] = ()  # groups: one literal of EACH group must occur
+    # co-occurrence: the hit counts only if another positive hit in the same text has one of these
+    # rule ids, categories, or id prefixes (ending in '.'); see ``Rule.satisfied``
+    requires: tuple[str, ...] = ()
 
     def weight_for(self, untrusted: bool) -> float:
         return self.weight_untrusted if untrusted else self.weight
+
+    def satisfied(self, others: Sequence[tuple[str, str]]) -> bool:
+        """Whether ``requires`` is met by ``others``: (rule id, category) of the OTHER positive
+        hits in the same text. A rule without requirements is always satisfied."""
+        if not self.requires:
+            return True
+        for rid, cat in others:
+            if rid == self.id:
+                continue
+            for need in self.requires:
+                if need == rid or need == cat or (need.endswith(".") and rid.startswith(need)):
+                    return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +108,12 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
     anchors = raw.get("anchors")
     if isinstance(anchors, list) and anchors and all(isinstance(a, str) for a in anchors):
         anchors = [anchors]
+    req = raw.get("requires", ()) or ()
+    if isinstance(req, str):
+        req = [req]
+    if not isinstance(req, (list, tuple)) or not all(isinstance(x, str) and x for x in req):
+        raise ConfigError(f"{src}: rule {rid}: 'requires' must be a list of rule ids, categories or "
+                          "id prefixes ending in '.'")
     if not isinstance(anchors, list) or not anchors or not all(
         isinstance(g, list) and g and all(isinstance(a, str) and a for a in g) for g in anchors
     ):
@@ -101,6 +125,7 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
         examples=tuple(str(e) for e in ex), decode=str(raw.get("decode", "")),
         fuzzy=_expand(str(raw.get("fuzzy", "")), macros, rid), window=int(raw.get("window", 80)),
         anchors=tuple(tuple(a.lower() for a in g) for g in anchors),
+        requires=tuple(str(x) for x in req),
     )
 
 
