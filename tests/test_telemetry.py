@@ -237,9 +237,42 @@ def test_never_sets_global_providers_and_default_is_noop() -> None:
     g = Guard(MANIFEST, screens=[FlagScreen()], telemetry=tel)
     assert g.check(Event.input(agent="support", run_id="r", content="evil")).action is Action.BLOCK
     assert trace.get_tracer_provider() is before_t
-    # with no provider configured the span is non-recording: nothing to export, nothing kept
-    h = tel.start(Event.input(agent="support", content="x"))
-    assert h is not None and not h.is_recording()
+    # with no provider configured nothing is even started: no span, no metric, ~0.2 µs
+    assert tel.idle
+    assert tel.start(Event.input(agent="support", content="x")) is None
+
+
+def test_recording_starts_once_the_application_configures_otel() -> None:
+    """A Guard built before the app sets its global providers records after it does (subprocess:
+    the global providers can be set only once per process)."""
+    import subprocess
+
+    code = """
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from guardrails import Event, Guard, telemetry
+telemetry._IDLE_RECHECK = 0.0
+g = Guard.from_dict({"version": 1, "agents": {"a": {"tools": {}}}})
+assert g.telemetry is not None and g.telemetry.idle
+g.check(Event.input(agent="a", content="hello"))
+exp, reader = InMemorySpanExporter(), InMemoryMetricReader()
+tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(exp))
+trace.set_tracer_provider(tp); metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+assert not g.telemetry.idle
+g.check(Event.input(agent="a", content="hello"))
+names = [s.name for s in exp.get_finished_spans()]
+assert names == ["guardrails.check input"], names
+data = reader.get_metrics_data()
+assert data is not None and data.resource_metrics
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
 
 
 def test_guard_kwargs_build_telemetry(otel: Any) -> None:
