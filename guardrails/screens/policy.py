@@ -11,6 +11,7 @@ and (for ``pattern``) one linear-time RE2 match per value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -461,20 +462,26 @@ class PolicyScreen:
             findings.append(_f("policy.approval_required", "approval_required",
                                f"tool {name!r} needs human approval", Action.REVIEW))
         try:
-            counted = self._count(agent, tool, event, ctx)
+            counted = self._count(agent, tool, event, ctx, args)
         except Exception as exc:
             raise _StateFailure from exc
         findings.extend(counted)
         return findings
 
     def _count(self, agent: _CompiledAgent, tool: _CompiledTool, event: Event,
-               ctx: CheckContext) -> list[Finding]:
+               ctx: CheckContext, args: Mapping[str, Any]) -> list[Finding]:
         """Atomically count this call against its limits; a count over a limit is rolled back
         at once, a counted call that ends up blocked is rolled back in ``observe``.
 
         Time windows are sliding: the previous window's count is weighted by how much of it
         still overlaps the last ``per`` seconds, so calls bunched around a window boundary
-        cannot reach twice the limit."""
+        cannot reach twice the limit.
+
+        A call that needs approval is checked twice: when it is planned (REVIEW) and again when
+        the run resumes after the approval, maybe in another process. It is counted once: the
+        first check marks (run, call id, tool, arguments) in the state store, and a check of the
+        same marked call is not counted again. Only approval tools get this (a human saw each
+        such call), so reusing a call id cannot hide other calls from a limit."""
         if tool.limit_calls is None and agent.budget_calls is None:
             return []
         taken: list[tuple[str, float]] = []
@@ -483,6 +490,15 @@ class PolicyScreen:
             # the per-run key is built from it: an object with a changing str() would get a fresh
             # budget on every call
             return [_f("policy.args_malformed", "run_id_invalid", "run_id is not a string")]
+        assert event.tool is not None
+        call_id = event.tool.call_id
+        if tool.approval and isinstance(call_id, str) and call_id:
+            digest = hashlib.sha256(json.dumps([call_id, tool.name, args], sort_keys=True, default=repr,
+                                               ensure_ascii=True).encode()).hexdigest()[:32]
+            seen = f"pol:seen:{agent.policy.name}:run:{event.run_id}:{digest}"
+            if ctx.state.incr(seen, 1, ttl=ttl_run) > 1:
+                return []  # the same approved call, checked again on resume: already counted
+            taken.append((seen, ttl_run))
         out: list[Finding] = []
         checks = []
         if tool.limit_calls is not None:
@@ -516,7 +532,7 @@ class PolicyScreen:
             for key, ttl in taken:
                 ctx.state.incr(key, -1, ttl=ttl)
         elif taken:
-            ctx.scratch["policy.counted"] = taken
+            ctx.scratch["policy.counted"] = taken  # rolled back (mark included) if finally blocked
         return out
 
     def _message(self, agent: _CompiledAgent, event: Event) -> list[Finding]:

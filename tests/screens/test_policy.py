@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardrails import Action, Event, Guard, Manifest
+from guardrails import Action, Event, EventKind, Finding, Guard, Manifest
 from guardrails.screens.policy import MAX_ARG_DEPTH, PolicyScreen
 
 from ..conftest import BASE
@@ -362,6 +362,53 @@ def test_review_counts_but_block_rolls_back() -> None:
     g = _guard({"t": {"limit": {"calls": 1}}, "u": {}}, budget={"tool_calls": 2, "per": "run"})
     res = [g.check(Event.tool_call(agent="a", run_id="r", tool=t)).action for t in "tttuu"]
     assert res == [Action.ALLOW, Action.BLOCK, Action.BLOCK, Action.ALLOW, Action.BLOCK]
+
+
+def test_an_approved_call_checked_again_on_resume_counts_once() -> None:
+    # REVIEW -> human approves -> the run resumes (maybe in another process, sharing the store)
+    # and the same call is checked again: it must not use up the limit a second time
+    from guardrails.state import MemoryStore
+
+    store = MemoryStore()
+    tools = {"wire": {"approval": "required", "limit": {"calls": 2, "per": "run"}, "args": "any"}}
+    m = Manifest.from_dict({"version": 1, "agents": {"a": {"tools": tools}}})
+    first, resumed = (Guard(m, screens=[PolicyScreen(m)], state=store) for _ in range(2))
+    ev = lambda cid, amount=10: Event.tool_call(agent="a", run_id="r", tool="wire",  # noqa: E731
+                                                args={"amount": amount}, call_id=cid)
+    assert first.check(ev("c1")).action == Action.REVIEW
+    assert resumed.check(ev("c1")).action == Action.REVIEW  # the resume: not counted again
+    assert resumed.check(ev("c1")).action == Action.REVIEW
+    assert first.check(ev("c2")).action == Action.REVIEW  # a second, different call: counted
+    assert first.check(ev("c3")).action == Action.BLOCK  # the third is over the limit of 2
+    # reusing an id for DIFFERENT arguments is a different call: it counts (and is over the limit)
+    assert first.check(ev("c1", amount=10_000)).action == Action.BLOCK
+    # tools without approval never dedupe by id: the same id twice is two calls
+    g = _guard({"t": {"limit": {"calls": 1}, "args": "any"}})
+    same = Event.tool_call(agent="a", run_id="r", tool="t", args={}, call_id="x")
+    assert [g.check(same).action for _ in range(2)] == [Action.ALLOW, Action.BLOCK]
+
+
+def test_a_blocked_approval_call_is_counted_when_it_comes_back() -> None:
+    # the first check is blocked by another screen: the count and the mark are rolled back, so the
+    # same call checked later (e.g. after a fix) is counted then
+    from guardrails.state import MemoryStore
+
+    class BlockOnce:
+        name, kinds, n = "x", frozenset({EventKind.TOOL_CALL}), 0
+
+        def __call__(self, event: Event, ctx: Any) -> list[Finding]:
+            self.n += 1
+            return [Finding(screen="x", category="x.block", action=Action.BLOCK)] if self.n == 1 else []
+
+    store = MemoryStore()
+    tools = {"wire": {"approval": "required", "limit": {"calls": 1, "per": "run"}, "args": "any"}}
+    m = Manifest.from_dict({"version": 1, "agents": {"a": {"tools": tools}}})
+    g = Guard(m, screens=[PolicyScreen(m), BlockOnce()], state=store)
+    ev = Event.tool_call(agent="a", run_id="r", tool="wire", args={}, call_id="c1")
+    assert g.check(ev).action == Action.BLOCK
+    assert g.check(ev).action == Action.REVIEW  # counted now (the limit of 1 was free again)
+    assert g.check(Event.tool_call(agent="a", run_id="r", tool="wire", args={}, call_id="c2")).action \
+        == Action.BLOCK
 
 
 def test_limits_are_atomic_under_threads() -> None:
