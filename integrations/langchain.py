@@ -157,6 +157,12 @@ class _VerdictCache:
                 self._d.popitem(last=False)
 
 
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Options are checked when the adapter is built, not when a run first needs them."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be " + " or ".join(repr(a) for a in allowed) + f", not {value!r}")
+
+
 def _refusal(verdict: Verdict, what: str) -> str:
     return (f"Perimeter blocked {what}: {verdict.explain()}. "
             "Do not retry it; tell the user it is not allowed.")
@@ -251,10 +257,8 @@ class GuardrailsMiddleware(AgentMiddleware[Any, Any, Any]):
         run_id: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
         super().__init__()
-        if on_block not in ("message", "raise"):
-            raise ValueError("on_block must be 'message' or 'raise'")
-        if review not in ("interrupt", "block"):
-            raise ValueError("review must be 'interrupt' or 'block'")
+        _choice("on_block", on_block, ("message", "raise"))
+        _choice("review", review, ("interrupt", "block"))
         self.guard = guard
         self.agent = agent
         self.on_block = on_block
@@ -604,8 +608,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                  on_redact: Literal["block", "allow"] = "block",
                  run_id: str | None = None) -> None:
         super().__init__()
-        if on_redact not in ("block", "allow"):
-            raise ValueError("on_redact must be 'block' or 'allow'")
+        _choice("on_redact", on_redact, ("block", "allow"))
         self.guard = guard
         self.agent = agent
         self.on_redact = on_redact
@@ -746,8 +749,7 @@ class _StreamFilter:
 
     def __init__(self, guard: Guard, agent: str | None, config: Mapping[str, Any] | None,
                  run_id: str | None, on_block: OnBlock) -> None:
-        if on_block not in ("message", "raise"):
-            raise ValueError("on_block must be 'message' or 'raise'")
+        _choice("on_block", on_block, ("message", "raise"))
         self.guard = guard
         self.agent = agent
         self.run_id = run_id if run_id is not None else (run_id_from_config(config) or "")

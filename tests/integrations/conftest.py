@@ -145,3 +145,26 @@ class Tools:
 @pytest.fixture
 def tools() -> Tools:
     return Tools()
+
+
+def seeing_agent(guard: Guard, tools: Tools, answer: str = "ok", *, first: Any = None,
+                 agent: str = "support") -> tuple[Any, list[str]]:
+    """A ``create_agent`` loop with the middleware whose model records the text of every message it
+    is shown. It replies ``first`` (e.g. a tool call) until a tool result arrives, then ``answer``."""
+    from guardrails.integrations.langchain import GuardrailsMiddleware
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from guardrails.demo.model import ScriptedChatModel
+
+    seen: list[str] = []
+
+    def brain(msgs: Any) -> Any:
+        seen.extend(str(m.content) for m in msgs)
+        if first is not None and not any(isinstance(m, ToolMessage) for m in msgs):
+            return first
+        return AIMessage(answer)
+
+    loop = create_agent(ScriptedChatModel(brain=brain), tools.all,
+                        middleware=[GuardrailsMiddleware(guard, agent=agent)])
+    return loop, seen
