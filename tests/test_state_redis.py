@@ -89,3 +89,17 @@ def test_limits_hold_across_replicas(redis_url: str) -> None:
     with ThreadPoolExecutor(8) as ex:
         allowed = sum(ex.map(one, range(200)))
     assert allowed == 25
+
+
+def test_pseudonym_vault_is_shared_by_replicas(store: RedisStore, redis_url: str) -> None:
+    from tests.redact.test_state_vault import check_vault
+
+    check_vault(store)
+    # a second client (another replica) sees the same pseudonyms
+    from guardrails.redact.state_vault import StateVault
+
+    a = StateVault(store, key=b"k" * 32)
+    other = StateVault(RedisStore(url=redis_url, prefix=store._prefix), key=b"k" * 32)
+    tok = a.token_for("run:9", "IBAN_CODE", "DE89370400440532013000")
+    assert other.token_for("run:9", "IBAN_CODE", "DE89370400440532013000") == tok
+    assert other.lookup("run:9", tok) == ("IBAN_CODE", "DE89370400440532013000")
