@@ -41,6 +41,7 @@ from typing import Any
 __all__ = ["PHONE_CHAIN", "Detection", "FastAnalyzer", "RedactionError", "relax_pattern"]
 
 from ..errors import GuardrailError
+from ._phone_gate import PhoneGate
 
 
 class RedactionError(GuardrailError):
@@ -516,6 +517,7 @@ class FastAnalyzer:
         self.recognizers = list(recognizers)
         self._slow_engine = slow_engine
         self._phone_cache: dict[tuple[int, str], tuple[tuple[int, int], ...]] = {}
+        self._gates: dict[int, PhoneGate | None] = {}
         self._cache_lock = threading.Lock()
         plan = _Plan()
         for ri, rec in enumerate(self.recognizers):
@@ -640,8 +642,11 @@ class FastAnalyzer:
                 out[pid] = [(-1, -1)]  # position unknown: full text
         return out
 
-    def analyze_results(self, text: str) -> list[Any]:
-        """Presidio ``RecognizerResult`` list, as ``AnalyzerEngine.analyze`` would return."""
+    def analyze_results(self, text: str, *, dedupe: bool = True) -> list[Any]:
+        """Presidio ``RecognizerResult`` list, as ``AnalyzerEngine.analyze`` would return.
+        ``dedupe=False`` skips Presidio's ``remove_duplicates`` (zero scores are still
+        dropped), for a caller that enhances scores with context first, as Presidio's
+        ``AnalyzerEngine`` does before it removes duplicates."""
         if not isinstance(text, str):
             raise TypeError("text must be a str")
         plan = self._plan
@@ -680,11 +685,13 @@ class FastAnalyzer:
         for ri in plan.other_recs:
             results.extend(self._run_recognizer(self.recognizers[ri], text))
         results = [r for r in results if r.score > 0]
+        if not dedupe:
+            return results
         return list(self._EntityRecognizer.remove_duplicates(results))
 
-    def analyze(self, text: str) -> list[Detection]:
+    def analyze(self, text: str, *, dedupe: bool = True) -> list[Detection]:
         out = []
-        for r in self.analyze_results(text):
+        for r in self.analyze_results(text, dedupe=dedupe):
             meta = r.recognition_metadata or {}
             name = str(meta.get("recognizer_name", ""))
             sub = name.split(":", 1)[1] if r.entity_type == "SECRET" and ":" in name else ""
@@ -821,6 +828,7 @@ class FastAnalyzer:
         import phonenumbers
 
         rec = self.recognizers[ri]
+        gate = self._phone_gate(ri)
         out = []
         for offset, window, cacheable in windows:
             spans: tuple[tuple[int, int], ...] | None = None
@@ -828,10 +836,12 @@ class FastAnalyzer:
             if cacheable:
                 spans = self._phone_cache.get(key)
             if spans is None:
-                found = []
-                for region in rec.supported_regions:
+                found: list[tuple[int, int]] = []
+                regions = rec.supported_regions if gate is None else gate.regions(window)
+                for region in regions:
                     for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
-                        found.append((match.start, match.end))
+                        if (match.start, match.end) not in found:
+                            found.append((match.start, match.end))
                 spans = tuple(found)
                 if cacheable:
                     with self._cache_lock:
@@ -847,9 +857,29 @@ class FastAnalyzer:
                 ))
         return out
 
+    def _phone_gate(self, ri: int) -> PhoneGate | None:
+        """The region gate of phone recognizer ``ri`` (None: every region runs), built once.
+        Only for leniency VALID or stricter: the gate's condition is about valid numbers."""
+        if ri not in self._gates:
+            rec = self.recognizers[ri]
+            gate: PhoneGate | None = None
+            if (rec.leniency or 0) >= 1:
+                try:
+                    gate = PhoneGate(tuple(rec.supported_regions))
+                except Exception:  # noqa: BLE001 - unknown metadata layout: no gate
+                    gate = None
+                if gate is not None and not gate.enabled:
+                    gate = None
+            with self._cache_lock:
+                self._gates[ri] = gate
+        return self._gates[ri]
+
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._phone_cache.clear()
+            for gate in self._gates.values():
+                if gate is not None:
+                    gate.clear_cache()
 
 
 def _merge(raw: list[tuple[int, int]]) -> list[tuple[int, int]]:

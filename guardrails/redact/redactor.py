@@ -162,9 +162,12 @@ class Redactor:
     def _analyze_raw(self, text: str) -> list[Detection]:
         """Texts longer than ``_CHUNK`` are analysed in chunks that overlap by ``_OVERLAP``
         characters (cut at whitespace), which keeps memory and time linear; overlapping
-        detections are merged afterwards."""
+        detections are merged afterwards. Presidio's duplicate removal is left out here: as
+        in Presidio's ``AnalyzerEngine``, context raises scores first (a shape match next to
+        "fax" can then outrank a context-free match of the same span), and :func:`_resolve`
+        merges what overlaps."""
         if len(text) <= _CHUNK:
-            return self.analyzer.analyze(text)
+            return self.analyzer.analyze(text, dedupe=False)
         out: list[Detection] = []
         start = 0
         n = len(text)
@@ -173,7 +176,7 @@ class Redactor:
             if end < n:
                 ws = text.rfind(" ", end - _OVERLAP // 2, end)
                 end = ws if ws > start else end
-            for d in self.analyzer.analyze(text[start:end]):
+            for d in self.analyzer.analyze(text[start:end], dedupe=False):
                 out.append(replace(d, start=d.start + start, end=d.end + start))
             if end >= n:
                 break
