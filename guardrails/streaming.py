@@ -72,7 +72,7 @@ class GuardedStream:
                 # the Guard was built without the redaction screen: the manifest still asks for
                 # redaction, so stream nothing rather than stream it unredacted
                 raise LookupError("the Guard has no redaction screen")
-            self._redactor = screen.redactor(settings).stream(
+            self._redactor = screen.redactor(settings, state=guard.state).stream(
                 scope=scope_for(event, settings), lookback=lookback, max_buffer=max_buffer)
         except Exception as exc:  # noqa: BLE001 - fail closed below
             self._fail(exc, settings.on_error == "allow")

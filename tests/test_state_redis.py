@@ -103,3 +103,10 @@ def test_pseudonym_vault_is_shared_by_replicas(store: RedisStore, redis_url: str
     tok = a.token_for("run:9", "IBAN_CODE", "DE89370400440532013000")
     assert other.token_for("run:9", "IBAN_CODE", "DE89370400440532013000") == tok
     assert other.lookup("run:9", tok) == ("IBAN_CODE", "DE89370400440532013000")
+
+
+def test_guards_on_redis_share_pseudonyms(store: RedisStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.redact.test_screen import check_replicas_share_pseudonyms
+
+    monkeypatch.setenv("PERIMETER_VAULT_KEY", "22" * 32)
+    check_replicas_share_pseudonyms(store)

@@ -30,12 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event, EventKind
 from ..screens.base import CheckContext, register_screen
+from ..state import MemoryStore
 from ..verdict import Action, Finding
 from .redactor import Redactor, category_of, category_of_item_name
-from .vault import TOKEN_RE, MemoryVault
+from .state_vault import StateVault
+from .vault import TOKEN_RE, MemoryVault, Vault
 
 if TYPE_CHECKING:
     from ..manifest import AgentPolicy, Manifest, RedactSettings
+    from ..state import StateStore
 
 __all__ = ["RedactScreen", "scope_for"]
 
@@ -58,19 +61,34 @@ class RedactScreen:
         ttl = float(manifest.defaults.run_ttl)
         self.vault = vault if vault is not None else MemoryVault(ttl=ttl)
         self._redactors: dict[tuple[Any, ...], Redactor] = {}
+        self._state_vaults: dict[int, StateVault] = {}
         self._lock = threading.Lock()
 
-    def redactor(self, settings: RedactSettings, *, secrets_only: bool = False) -> Redactor:
+    def vault_for(self, state: StateStore | None) -> Vault:
+        """The in-process vault, or, when the Guard's state is shared (e.g. a RedisStore), a
+        :class:`StateVault` in that store, so every replica writes and restores the same tokens."""
+        if state is None or isinstance(state, MemoryStore):
+            return self.vault
+        sv = self._state_vaults.get(id(state))
+        if sv is None or sv.store is not state:
+            with self._lock:
+                sv = StateVault(state, ttl=float(self.manifest.defaults.run_ttl))
+                self._state_vaults[id(state)] = sv
+        return sv
+
+    def redactor(self, settings: RedactSettings, *, secrets_only: bool = False,
+                 state: StateStore | None = None) -> Redactor:
         entities = ("SECRET",) if secrets_only else tuple(settings.entities)
         operator = "replace" if secrets_only else settings.operator
-        key = (entities, operator, settings.score_threshold, settings.ner and not secrets_only)
+        vault = self.vault_for(state) if operator == "pseudonym" else self.vault
+        key = (entities, operator, settings.score_threshold, settings.ner and not secrets_only, id(vault))
         r = self._redactors.get(key)
         if r is None:
             with self._lock:
                 r = self._redactors.get(key)
                 if r is None:
                     r = Redactor(entities, operator=operator, score_threshold=settings.score_threshold,
-                                 ner=settings.ner and not secrets_only, vault=self.vault)
+                                 ner=settings.ner and not secrets_only, vault=vault)
                     self._redactors[key] = r
         return r
 
@@ -86,7 +104,7 @@ class RedactScreen:
         text = ctx.content if ctx.content is not None else event.content
         if not text:
             return []
-        result = self.redactor(settings).redact(text, scope=scope_for(event, settings))
+        result = self.redactor(settings, state=ctx.state).redact(text, scope=scope_for(event, settings))
         if not result.items:
             return []
         ctx.content = result.text
@@ -142,7 +160,7 @@ class RedactScreen:
         rules = tool_policy.args if isinstance(tool_policy.args, dict) else {}
         if not tool_policy.restore and not any(r.restore for r in rules.values()):
             return findings
-        redactor = self.redactor(settings)
+        redactor = self.redactor(settings, state=ctx.state)
         scope = scope_for(event, settings)
         new_args: dict[str, Any] = {}
         restored = 0

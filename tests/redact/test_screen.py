@@ -92,3 +92,56 @@ def test_a_failing_redactor_fails_closed(monkeypatch):
     v = g.check(Event.tool_result(agent="support", run_id="r7", tool="search", content="bob@example.com"))
     assert v.action == Action.BLOCK and v.content is None
     assert any(f.category == "screen.error" for f in v.findings)
+
+
+class SharedStore:
+    """A store shared by several Guards (replicas), like a RedisStore, but in memory."""
+
+    def __init__(self) -> None:
+        from guardrails.state import MemoryStore
+
+        self._m = MemoryStore()
+
+    def incr(self, key, amount=1, *, ttl):
+        return self._m.incr(key, amount, ttl=ttl)
+
+    def get(self, key):
+        return self._m.get(key)
+
+    def append(self, key, item, *, ttl, max_items):
+        self._m.append(key, item, ttl=ttl, max_items=max_items)
+
+    def items(self, key):
+        return self._m.items(key)
+
+    def delete(self, key):
+        self._m.delete(key)
+
+
+def check_replicas_share_pseudonyms(store) -> None:
+    """Replica A pseudonymizes a tool result; replica B (same store) restores it for an allowed tool
+    and gives the same value the same token."""
+    a, b = (Guard.from_dict(MANIFEST, state=store, telemetry=False) for _ in range(2))
+    va = a.check(Event.tool_result(agent="support", run_id="rr", tool="search", content="write to amy@example.com"))
+    assert va.content == "write to <EMAIL_ADDRESS_1>"
+    vb = b.check(Event.tool_call(agent="support", run_id="rr", tool="send_email", args={"to": "<EMAIL_ADDRESS_1>"}))
+    assert vb.args == {"to": "amy@example.com"}  # restored on the other replica
+    again = b.check(Event.message(agent="billing", run_id="rr", peer="support", content="cc amy@example.com"))
+    assert again.content == "cc <EMAIL_ADDRESS_1>"
+    # a streamed answer on replica B uses the same tokens
+    s = b.stream("support", "rr")
+    out = s.feed("reply to amy@exa") + s.feed("mple.com now") + s.flush()
+    assert out == "reply to <EMAIL_ADDRESS_1> now"
+
+
+def test_replicas_share_pseudonyms_through_the_state_store(monkeypatch):
+    monkeypatch.setenv("PERIMETER_VAULT_KEY", "11" * 32)
+    check_replicas_share_pseudonyms(SharedStore())
+
+
+def test_in_process_guards_keep_separate_vaults():
+    # with the default in-process store each Guard keeps its own (bounded, in-memory) vault
+    a, b = Guard.from_dict(MANIFEST, telemetry=False), Guard.from_dict(MANIFEST, telemetry=False)
+    a.check(Event.tool_result(agent="support", run_id="z", tool="search", content="amy@example.com"))
+    vb = b.check(Event.tool_call(agent="support", run_id="z", tool="send_email", args={"to": "<EMAIL_ADDRESS_1>"}))
+    assert vb.args is None
