@@ -1,32 +1,42 @@
-"""A necessary condition for ``PhoneNumberMatcher(window, region, leniency=VALID)`` to find
-anything, cheap enough to test before running the matcher for each region.
+"""Necessary conditions for ``phonenumbers`` to accept a phone number, cheap enough to test
+before running its matcher, so that Presidio's phone recognizer gives the same results at a
+fraction of the cost.
 
-Presidio's phone recognizer runs the matcher once per region; about 85% of the time goes to
-``phonenumbers.parse`` and ``is_valid_number`` on candidates that cannot be valid for most
-regions: a 16-digit card number, an order id, a date. The gate decides, per region, whether
-some number in the window *could* pass, from phonenumbers' own metadata; the matcher then runs
-only for the regions that survive, so the result is the same set of matches.
+Presidio's phone recognizer runs ``PhoneNumberMatcher(text, region, leniency=VALID)`` once per
+region; about 85% of its time goes to ``phonenumbers.parse`` and ``is_valid_number`` on
+candidates that cannot be valid for most regions (a card number, an order id, a date). Two
+gates skip that work without changing the result:
 
-Why the condition is necessary (for windows it accepts to judge; others: every region runs):
+* :meth:`PhoneGate.regions` (per window): the regions for which *some* candidate in the window
+  could be valid. The matcher does not run at all for the others.
+* :meth:`PhoneGate.matches` runs phonenumbers' own matcher for one region with its
+  ``_parse_and_verify`` step skipped for candidates that :meth:`PhoneGate.may_parse` rules out
+  (the step would return None for them). Everything else (candidate search, trimming, inner
+  matches, dates, time stamps, the checks of the surrounding characters) is the matcher's own
+  code, so the matches are the same.
 
-* The window is plain: between its first and last ASCII digit there are only ASCII digits and
-  `` -./()`` (no ``+``, no letters, so no extension, no vanity number, no RFC 3966), it holds no
-  other digit characters, no plus sign, and is at most 200 characters long.
-* Every candidate the matcher parses there (whole ``_PATTERN`` matches, and the inner groups
-  of ``_extract_inner_match``) starts and ends at the edges of digit runs, because they are cut
-  at separators only. So its digits are the concatenation ``ds`` of consecutive runs.
-* ``parse(ds, region)`` without a plus sign and without the region's international prefix at
-  the start gives the region's country calling code ``cc``. The national significant number is
-  then ``ds`` minus a prefix: optionally ``cc`` (when ``ds`` starts with it), then the national
-  prefix for parsing at most twice (the default region's metadata and the main region of
-  ``cc``). A region whose national prefix has a *transform rule* that could apply, or whose
-  international prefix matches, is not judged (it runs).
-* ``is_valid_number`` is only true if the national number has one of the possible lengths of
-  the general description of some region of ``cc`` and matches its pattern
-  (``_number_type_helper`` checks that first).
+Why the conditions are necessary. A string is *plain* when its characters are ASCII digits and
+`` -./()[]`` and the no-break space only (no ``+``, no letters: no extension, no vanity number,
+no RFC 3966 form); for a plain candidate ``parse`` sees exactly its digits ``ds``.
 
-``tests/redact/test_fastpath_equivalence.py`` compares the gated matcher with the matcher on
-many digit-heavy windows, and the fast path with Presidio on dense texts.
+* Without a plus sign and without the region's international prefix at the start of ``ds``,
+  ``parse(ds, region)`` gives the region's country calling code ``cc``, and the national
+  significant number is ``ds`` minus a prefix: optionally ``cc`` (when ``ds`` starts with it),
+  then the national prefix for parsing, at most twice (the default region's metadata, and the
+  metadata of the main region of ``cc``). Where a national prefix *transform rule* applies,
+  the candidate is not judged (it is parsed).
+* ``is_valid_number`` is true only if that national number matches, with one of the listed
+  possible lengths, the general description of some region of ``cc`` and one of its number
+  types (``_number_type_helper`` checks both). The patterns are tested with ``re.fullmatch``,
+  which accepts everything phonenumbers' own full-match test accepts.
+* In a window that is plain apart from separators no candidate crosses (``_BREAK``), every
+  candidate the matcher parses (``_PATTERN`` matches and the inner groups of
+  ``_extract_inner_match``) starts and ends at the edge of a digit run: it is cut at
+  separators only. So its digits are a concatenation of consecutive runs, and a region for
+  which no such concatenation passes the test above has no match in the window.
+
+``tests/redact/test_fastpath_equivalence.py`` compares both gates with the plain matcher on many
+digit-heavy windows, and the fast path with Presidio on dense texts.
 """
 
 from __future__ import annotations
@@ -40,17 +50,18 @@ from typing import Any
 __all__ = ["PhoneGate"]
 
 _PLAIN = re.compile(r"[0-9](?:[0-9 \-./()]*[0-9])?")
+_PLAIN_CANDIDATE = re.compile("[0-9 \\-./()\\[\\]\u00a0]+")
 _RUN = re.compile(r"[0-9]+")
-#: Characters no candidate of the matcher contains (not phone punctuation, and here never part
-#: of an extension, since a window with a letter, ``#``, ``;`` or ``~`` between digits is not judged).
+#: Characters no candidate of the matcher contains in a window the gate judges: they are not
+#: phone punctuation, and they could only be part of an extension, which needs a letter or a
+#: ``#`` between the digits (such windows are not judged).
 _BREAK = re.compile(r"[\n\r\t\v\f:,|=!?\"'&@$%_<>{}`^]+")
 _EDGE = " -./()"
 _MAX_WINDOW = 200
-_MAX_STRIP = 8  # longest national prefix strip judged
-#: Digits; a longer concatenation cannot shrink to 17 digits (the longest national number) by
-#: removing a country code (3) and two national prefixes (2 x _MAX_STRIP).
-_MAX_DS = 40
+_MAX_RUNS = 12  # digit runs between two breaks; more: not judged
 _CACHE_SIZE = 16384
+_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+          "voicemail", "fixed_line", "mobile")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,63 +69,97 @@ class _Region:
     code: str
     cc: str
     idd: Any  # compiled international prefix, or None
-    nps: tuple[tuple[Any, bool], ...]  # (national prefix for parsing, has transform rule)
+    nps: tuple[tuple[Any, bool], ...]  # (national prefix for parsing, has a transform rule)
+    strip: int | None  # most digits the country code and national prefixes can remove
+
+
+def _width(pattern: str | None) -> int | None:
+    """The longest string ``pattern`` can match (None: unbounded or unknown)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from re import _parser as sre_parse
+    else:  # pragma: no cover
+        import sre_parse
+    try:
+        hi = int(sre_parse.parse(pattern or "").getwidth()[1])
+    except Exception:  # noqa: BLE001
+        return None
+    return None if hi >= 4096 else hi
+
+
+def _union(by_len: dict[int, list[str]]) -> dict[int, Any]:
+    return {n: re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(ps))) for n, ps in by_len.items()}
 
 
 class PhoneGate:
-    """``regions(window)``: the regions of ``regions`` for which the matcher may find a
-    number in ``window`` (all of them when the window is not plain)."""
+    """Region and candidate gates for ``PhoneNumberMatcher`` over ``regions`` (see the module
+    docstring). ``enabled`` is False when the metadata does not have the expected shape;
+    callers then run the plain matcher. Thread-safe."""
 
     def __init__(self, regions: Sequence[str]) -> None:
         import phonenumbers
         from phonenumbers import PhoneMetadata
 
         self.all = tuple(regions)
-        self._regions: list[_Region] = []
-        self._descs: dict[str, dict[int, Any]] = {}
+        self._regions: dict[str, _Region] = {}
+        self._general: dict[str, dict[int, Any]] = {}
+        self._types: dict[str, dict[int, Any]] = {}
+        self._lengths: dict[str, tuple[int, int]] = {}  # shortest, longest national number
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._nsn: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
+        self._matcher_cls: Any = None
         ok = True
         for code in self.all:
             meta = PhoneMetadata.metadata_for_region(code.upper(), None)
-            if meta is None:
+            if meta is None or meta.country_code is None:
                 ok = False
                 break
             cc = int(meta.country_code)
-            main = phonenumbers.region_code_for_country_code(cc)
             metas = [meta]
-            main_meta = PhoneMetadata.metadata_for_region(main, None)
+            main_meta = PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_country_code(cc), None)
             if main_meta is not None and main_meta is not meta:
                 metas.append(main_meta)
-            nps = []
-            for m in metas:
-                npfp = m.national_prefix_for_parsing
-                if npfp:
-                    nps.append((re.compile(npfp), bool(m.national_prefix_transform_rule)))
+            nps = [(re.compile(m.national_prefix_for_parsing), bool(m.national_prefix_transform_rule))
+                   for m in metas if m.national_prefix_for_parsing]
             idd = re.compile(meta.international_prefix) if meta.international_prefix else None
-            self._regions.append(_Region(code, str(cc), idd, tuple(nps)))
-            if str(cc) not in self._descs:
-                by_len: dict[int, list[str]] = {}
-                for rc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
-                    rm = PhoneMetadata.metadata_for_region_or_calling_code(cc, rc)
-                    gd = None if rm is None else rm.general_desc
-                    if gd is None or not gd.national_number_pattern:
+            widths = [_width(m.national_prefix_for_parsing) for m in metas if m.national_prefix_for_parsing]
+            known = [w for w in widths if w is not None]
+            strip = None if len(known) < len(widths) else len(str(cc)) + 2 * max(known, default=0)
+            self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip)
+            if str(cc) in self._general:
+                continue
+            general: dict[int, list[str]] = {}
+            types: dict[int, list[str]] = {}
+            for rc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+                rm = PhoneMetadata.metadata_for_region_or_calling_code(cc, rc)
+                if rm is None or rm.general_desc is None or not rm.general_desc.national_number_pattern:
+                    continue
+                for n in (rm.general_desc.possible_length or range(1, 18)):
+                    general.setdefault(int(n), []).append(rm.general_desc.national_number_pattern)
+                for t in _TYPES:
+                    d = getattr(rm, t, None)
+                    if d is None or not d.national_number_pattern:
                         continue
-                    for n in (gd.possible_length or range(1, 18)):
-                        by_len.setdefault(int(n), []).append(gd.national_number_pattern)
-                if not by_len:
-                    ok = False
-                self._descs[str(cc)] = {
-                    n: re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(ps)))
-                    for n, ps in by_len.items()
-                }
+                    for n in (d.possible_length or range(1, 18)):
+                        types.setdefault(int(n), []).append(d.national_number_pattern)
+            if not general or not types:
+                ok = False
+            self._general[str(cc)] = _union(general)
+            self._types[str(cc)] = _union(types)
+            both = set(general) & set(types)
+            self._lengths[str(cc)] = (min(both, default=99), max(both, default=0))
         self.enabled = ok
 
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._nsn.clear()
 
+    # ------------------------------------------------------------------ window gate
     def regions(self, window: str) -> tuple[str, ...]:
+        """The regions for which the matcher may find a number in ``window``."""
         if not self.enabled or len(window) > _MAX_WINDOW:
             return self.all
         cached = self._cache.get(window)
@@ -144,40 +189,85 @@ class PhoneGate:
             if _PLAIN.fullmatch(core) is None:
                 return self.all
             runs = _RUN.findall(core)
+            if len(runs) > _MAX_RUNS:
+                return self.all
             for i in range(len(runs)):
                 ds = ""
                 for j in range(i, len(runs)):
                     ds += runs[j]
-                    if len(ds) > _MAX_DS:
-                        break
                     strings.add(ds)
-        return tuple(r.code for r in self._regions if self._may_match(r, strings))
+        out = []
+        for code in self.all:
+            r = self._regions[code]
+            lo, hi = self._lengths[r.cc]
+            top = None if r.strip is None else hi + r.strip
+            # a national number has lo..hi digits, and at most r.strip digits come before it
+            # (unless an international prefix starts the string)
+            if any(self._may_be_valid(r, ds) for ds in strings
+                   if (lo <= len(ds) and (top is None or len(ds) <= top))
+                   or (r.idd is not None and r.idd.match(ds))):
+                out.append(code)
+        return tuple(out)
 
-    def _may_match(self, r: _Region, strings: set[str]) -> bool:
-        table = self._descs[r.cc]
-        for ds in strings:
-            if r.idd is not None and r.idd.match(ds):
-                return True
-            heads = [ds]
-            if ds.startswith(r.cc):
-                heads.append(ds[len(r.cc):])
-            for _ in range(2):  # the national prefix is stripped at most twice
-                more = []
-                for h in heads:
-                    for rx, transform in r.nps:
-                        pm = rx.match(h)
-                        if pm is None:
-                            continue
-                        groups = pm.groups()
-                        if transform and groups and groups[-1] is not None:
-                            return True  # transformed, not just stripped: not judged
-                        if pm.end() > _MAX_STRIP:
-                            return True  # longer than the bound _MAX_DS relies on: not judged
-                        if pm.end() > 0:
-                            more.append(h[pm.end():])
-                heads.extend(more)
-            for nsn in heads:
-                rx = table.get(len(nsn))
-                if rx is not None and rx.fullmatch(nsn) is not None:
-                    return True
-        return False
+    # ------------------------------------------------------------------ candidate gate
+    def may_parse(self, candidate: str, region: str) -> bool:
+        """False only if ``parse(candidate, region)`` cannot give a valid number."""
+        if sum(1 for c in candidate if c.isdigit()) < 2:
+            return False  # parse() refuses it (not a viable number) whatever the region
+        r = self._regions.get(region)
+        if r is None or _PLAIN_CANDIDATE.fullmatch(candidate) is None:
+            return True
+        return self._may_be_valid(r, "".join(c for c in candidate if "0" <= c <= "9"))
+
+    def matches(self, window: str, region: str, leniency: int) -> list[tuple[int, int]]:
+        """``[(m.start, m.end) for m in PhoneNumberMatcher(window, region, leniency)]``,
+        with ``_parse_and_verify`` skipped where :meth:`may_parse` rules the candidate out."""
+        cls = self._matcher_cls
+        if cls is None:
+            from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+
+            gate = self
+
+            class _GatedMatcher(PhoneNumberMatcher):
+                def _parse_and_verify(self, candidate: str, offset: int) -> Any:
+                    if not gate.may_parse(candidate, self.preferred_region or ""):
+                        return None
+                    return super()._parse_and_verify(candidate, offset)
+
+            cls = self._matcher_cls = _GatedMatcher
+        return [(m.start, m.end) for m in cls(window, region, leniency=leniency)]
+
+    # ------------------------------------------------------------------ the condition
+    def _may_be_valid(self, r: _Region, ds: str) -> bool:
+        if r.idd is not None and r.idd.match(ds):
+            return True  # an international prefix: any country code may follow
+        heads = [ds]
+        if ds.startswith(r.cc):
+            heads.append(ds[len(r.cc):])
+        for _ in range(2):  # the national prefix is stripped at most twice
+            more = []
+            for h in heads:
+                for rx, transform in r.nps:
+                    pm = rx.match(h)
+                    if pm is None:
+                        continue
+                    groups = pm.groups()
+                    if transform and groups and groups[-1] is not None:
+                        return True  # transformed, not just stripped: not judged
+                    if pm.end() > 0:
+                        more.append(h[pm.end():])
+            heads.extend(more)
+        return any(self._nsn_ok(r.cc, nsn) for nsn in heads)
+
+    def _nsn_ok(self, cc: str, nsn: str) -> bool:
+        key = (cc, nsn)
+        hit = self._nsn.get(key)
+        if hit is None:
+            g = self._general[cc].get(len(nsn))
+            t = self._types[cc].get(len(nsn))
+            hit = bool(g is not None and t is not None and g.fullmatch(nsn) is not None
+                       and t.fullmatch(nsn) is not None)
+            if len(self._nsn) >= _CACHE_SIZE:
+                self._nsn.pop(next(iter(self._nsn)), None)
+            self._nsn[key] = hit
+        return hit

@@ -32,6 +32,7 @@ Without Hyperscan, RE2 is the prefilter: a fired pattern then runs on the whole 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -137,6 +138,7 @@ def _short_chain_is_inert(chain: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _canon_prev(c: str) -> str:
     """The class of the character before a phone candidate, as phonenumbers sees it."""
     from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
@@ -837,11 +839,16 @@ class FastAnalyzer:
                 spans = self._phone_cache.get(key)
             if spans is None:
                 found: list[tuple[int, int]] = []
-                regions = rec.supported_regions if gate is None else gate.regions(window)
-                for region in regions:
-                    for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
-                        if (match.start, match.end) not in found:
-                            found.append((match.start, match.end))
+                if gate is None:
+                    for region in rec.supported_regions:
+                        for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
+                            if (match.start, match.end) not in found:
+                                found.append((match.start, match.end))
+                else:
+                    for region in gate.regions(window):
+                        for span in gate.matches(window, region, rec.leniency):
+                            if span not in found:
+                                found.append(span)
                 spans = tuple(found)
                 if cacheable:
                     with self._cache_lock:
