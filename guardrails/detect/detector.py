@@ -36,7 +36,7 @@ from .normalize import (
     reversed_lines,
     rot13_view,
 )
-from .rules import Rule, RuleSet, default_rules
+from .rules import Rule, RuleSet, default_rules, match_lazy
 
 __all__ = [
     "MAX_DEPTH",
@@ -137,9 +137,9 @@ def combine(hits: Iterable[RuleHit]) -> float:
 def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule], untrusted: bool,
                       signals: dict[str, int]) -> list[RuleHit]:
     """Post-processing of one scan's hits for jailbreak-style attacks: adds the token-soup signal
-    (an optimized adversarial suffix, ``gibberish.py``) and drops the hits of co-occurrence rules
-    (``Rule.requires``) whose partner did not fire in the same text. A requirement is met only
-    by a rule that has no requirement itself (no chains)."""
+    (an optimized adversarial suffix, ``gibberish.py``), matches the lazy cue rules that a fired
+    co-occurrence rule (``Rule.requires``) asks for, and drops the co-occurrence hits whose
+    partner is absent. A requirement is met only by a rule without requirements (no chains)."""
     soup = suffix_soup(text)
     ws = soup_weight(soup.score, untrusted)
     if ws > 0:
@@ -150,6 +150,15 @@ def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule],
         return hits
     free = [(h.rule, h.category) for h in hits if h.weight > 0
             and ((r := by_id.get(h.rule)) is None or not r.requires)]
+    unmet = [by_id[h.rule] for h in gated if not by_id[h.rule].satisfied(free)]
+    if unmet:
+        probe = Rule("", "", 0.0, 0.0, "", requires=tuple({n for r in unmet for n in r.requires}))
+        lazy = [r for r in by_id.values() if r.lazy and probe.satisfied([(r.id, r.category)])]
+        for r, span in match_lazy(text, lazy):
+            w = r.weight_for(untrusted)
+            if w > 0:
+                hits.append(RuleHit(r.id, r.category, round(w, 4), span, "text"))
+                free.append((r.id, r.category))
     drop = {id(h) for h in gated if not by_id[h.rule].satisfied(free)}
     return [h for h in hits if id(h) not in drop] if drop else hits
 

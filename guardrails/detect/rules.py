@@ -14,7 +14,8 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["CATEGORIES", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_rules"]
+__all__ = ["CATEGORIES", "LAZY_CHARS", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_rules",
+           "match_lazy"]
 
 CATEGORIES = frozenset({
     "override", "template", "impersonation", "persona", "extraction", "tool_hijack",
@@ -25,6 +26,7 @@ CATEGORIES = frozenset({
 # the packaged rule files, loaded in this order (a later file may use the macros of the files before it)
 PACKAGED = ("injection.yaml", "jailbreak.yaml")
 _MACRO = re.compile(r"\{([a-z_][a-z_0-9]*)\}")
+LAZY_CHARS = 65_536  # characters of a text that lazy rules read
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,9 @@ class Rule:
     # co-occurrence: the hit counts only if another positive hit in the same text has one of these
     # rule ids, categories, or id prefixes (ending in '.'); see ``Rule.satisfied``
     requires: tuple[str, ...] = ()
+    # lazy: not in the prefilter; matched only when a rule that requires it fired (for cue rules
+    # whose vocabulary is too broad to be a cheap candidate on every text)
+    lazy: bool = False
 
     def weight_for(self, untrusted: bool) -> float:
         return self.weight_untrusted if untrusted else self.weight
@@ -68,10 +73,11 @@ class Rule:
 class RuleSet:
     name: str
     version: int
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # the rules the scanning engine runs on every text
+    lazy: tuple[Rule, ...] = ()  # matched only on demand (``match_lazy``)
 
     def by_id(self) -> Mapping[str, Rule]:
-        return {r.id: r for r in self.rules}
+        return {r.id: r for r in (*self.rules, *self.lazy)}
 
 
 def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
@@ -114,6 +120,9 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
     if not isinstance(req, (list, tuple)) or not all(isinstance(x, str) and x for x in req):
         raise ConfigError(f"{src}: rule {rid}: 'requires' must be a list of rule ids, categories or "
                           "id prefixes ending in '.'")
+    lazy = bool(raw.get("lazy", False))
+    if lazy and anchors is None:
+        anchors = [[pat[:1] or "?"]]  # a lazy rule is never a prefilter candidate: unused
     if not isinstance(anchors, list) or not anchors or not all(
         isinstance(g, list) and g and all(isinstance(a, str) and a for a in g) for g in anchors
     ):
@@ -125,7 +134,7 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], src: str) -> Rule:
         examples=tuple(str(e) for e in ex), decode=str(raw.get("decode", "")),
         fuzzy=_expand(str(raw.get("fuzzy", "")), macros, rid), window=int(raw.get("window", 80)),
         anchors=tuple(tuple(a.lower() for a in g) for g in anchors),
-        requires=tuple(str(x) for x in req),
+        requires=tuple(str(x) for x in req), lazy=lazy,
     )
 
 
@@ -158,7 +167,44 @@ def load_rules(paths: Sequence[str | Path] | None = None) -> RuleSet:
                 raise ConfigError(f"{src}: each rule must be a mapping")
             r = _rule(raw, macros, src)
             rules[r.id] = r
-    return RuleSet(name, version, tuple(rules.values()))
+    if any(r.lazy and r.requires for r in rules.values()):
+        bad = next(r.id for r in rules.values() if r.lazy and r.requires)
+        raise ConfigError(f"rule {bad}: a lazy rule cannot have 'requires' itself")
+    return RuleSet(name, version, tuple(r for r in rules.values() if not r.lazy),
+                   tuple(r for r in rules.values() if r.lazy))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    import re2
+
+    opts = re2.Options()
+    opts.case_sensitive = False
+    opts.max_mem = 32 << 20
+    opts.never_capture = True
+    return re2.compile(pattern, opts)
+
+
+def match_lazy(text: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[int, int]]]:
+    """First match of each lazy rule in the normalized first ``LAZY_CHARS`` characters of
+    ``text``, as (rule, span in the original text). RE2: linear time."""
+    if not rules:
+        return []
+    from .normalize import leet_view, normalize
+
+    norm = normalize(text[:LAZY_CHARS])
+    views = [norm.text]
+    lv = leet_view(norm.text) if any(c.isdigit() or c in "@$|" for c in norm.text) else None
+    if lv is not None:
+        views.append(lv)  # leetspeak folded, same length: the spans stay valid
+    out: list[tuple[Rule, tuple[int, int]]] = []
+    for r in rules:
+        for view in views:
+            m = _compiled(r.pattern).search(view)
+            if m is not None:
+                out.append((r, norm.to_orig(m.start(), m.end())))
+                break
+    return out
 
 
 @functools.lru_cache(maxsize=1)
