@@ -129,11 +129,9 @@ class _HyperscanPrefilter:
 
 
 def _cache_dir() -> Path | None:
-    d = os.environ.get("PERIMETER_CACHE_DIR")
-    if d == "":
-        return None
-    base = Path(d) if d else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "perimeter"
-    return base
+    from .._cache import cache_dir  # one cache root for Perimeter (sub-directory "detect")
+
+    return cache_dir("detect")
 
 
 class _PendingDb:

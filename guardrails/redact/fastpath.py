@@ -457,17 +457,19 @@ _MAX_HITS = 1_000_000
 
 
 def _cache_path(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
+    """Where the compiled database for ``exprs`` is kept (``guardrails._cache``, sub-directory
+    ``redact``), or None when there is no usable cache directory."""
     import hashlib
-    import os
-    from pathlib import Path
 
     import hyperscan
 
-    base = os.environ.get("PERIMETER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "agent-perimeter")
+    from .._cache import cache_dir
+
+    base = cache_dir("redact")
+    if base is None:
+        return None
     h = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), single, exprs)).encode("utf-8")).hexdigest()
-    return Path(base) / f"hs-{h[:32]}.db"
+    return base / f"hs-{h[:32]}.db"
 
 
 def _load_cached(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
@@ -476,7 +478,10 @@ def _load_cached(exprs: list[tuple[int, str, bool, bool]], single: bool = False)
     import hyperscan
 
     try:
-        data = _cache_path(exprs, single).read_bytes()
+        path = _cache_path(exprs, single)
+        if path is None:
+            return None
+        data = path.read_bytes()
         return hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK)
     except Exception:  # noqa: BLE001 - no cache or a stale one: compile instead
         return None
@@ -489,7 +494,8 @@ def _store_cached(exprs: list[tuple[int, str, bool, bool]], db: Any, single: boo
 
     try:
         path = _cache_path(exprs, single)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path is None:
+            return
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(hyperscan.dumpb(db))
         os.replace(tmp, path)
