@@ -136,3 +136,105 @@ def test_short_chains_with_context(pair):
              "ab1645cd 1645% $1645 20 24 ext 12 and 0049 1645"]
     for t in texts:
         assert _key(engine.analyze(t, language="en")) == _key(fast.analyze_results(t))
+
+
+# ---------------------------------------------------------------- dense, digit-heavy texts
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _phone(rng: random.Random) -> str:
+    """A random number in one of many written formats (random digits, so mostly invalid)."""
+    d = lambda n: _digits(rng, n)  # noqa: E731
+    return rng.choice([
+        f"({d(3)}) {d(3)}-{d(4)}", f"{d(3)}-{d(3)}-{d(4)}", f"{d(3)}.{d(3)}.{d(4)}", f"+1 {d(3)} {d(3)} {d(4)}",
+        f"+44 {d(2)} {d(4)} {d(4)}", f"0{d(2)} {d(4)} {d(4)}", f"+49 (0){d(2)} {d(6)}", f"0{d(3)}/{d(7)}",
+        f"+33 {d(1)} {d(2)} {d(2)} {d(2)} {d(2)}", f"0{d(1)}.{d(2)}.{d(2)}.{d(2)}.{d(2)}", f"+91 {d(5)} {d(5)}",
+        f"+972-{d(1)}-{d(3)}-{d(4)}", f"0{d(1)}-{d(7)}", f"+55 {d(2)} {d(5)}-{d(4)}", f"{d(10)}", f"{d(11)}",
+        f"00{d(2)} {d(3)} {d(6)}", f"011 {d(2)} {d(4)} {d(4)}", f"1-800-{d(3)}-{d(4)}", f"{d(3)}-{d(4)} x{d(3)}",
+        f"{d(3)} {d(3)} {d(4)} ext. {d(2)}", f"+{d(2)} {d(3)} {d(3)} {d(3)}", f"{d(4)} {d(3)} {d(3)}",
+        f"(0{d(3)}) {d(6)}", f"{d(2)} {d(2)} {d(2)} {d(2)} {d(2)}", f"{d(5)} {d(6)}", f"[{d(3)}] {d(3)}-{d(4)}",
+    ])
+
+
+def _dense_texts(n: int, seed: int = 11) -> list[str]:
+    """Synthetic phone-heavy prose, digit-heavy tables and log lines (random digits)."""
+    rng = random.Random(seed)
+    d = lambda k: _digits(rng, k)  # noqa: E731
+    out = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:  # prose with many numbers
+            parts = [rng.choice(["Call", "Fax:", "Reach me at", "Office", "Or try", "Mobile", "ref", "Order"])
+                     + " " + rng.choice([_phone(rng), d(rng.randint(4, 16)), f"{d(4)}-{d(2)}-{d(2)}"])
+                     + rng.choice([".", ",", ";", " or", " and", "\n"]) for _ in range(rng.randint(4, 12))]
+            out.append(" ".join(parts))
+        elif kind == 1:  # a table
+            rows = ["| id | phone | card | amount | date |", "|---|---|---|---|---|"]
+            for _ in range(rng.randint(3, 10)):
+                rows.append(f"| {d(rng.randint(3, 8))} | {_phone(rng)} | {d(4)} {d(4)} {d(4)} {d(4)} | "
+                            f"{d(rng.randint(1, 5))}.{d(2)} | {d(2)}/{d(2)}/{d(4)} |")
+            out.append("\n".join(rows))
+        else:  # log lines
+            lines = []
+            for _ in range(rng.randint(3, 10)):
+                lines.append(f"2026-{d(2)}-{d(2)}T{d(2)}:{d(2)}:{d(2)}.{d(3)}Z pid={d(5)} "
+                             f"ip={rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)} "
+                             f"caller={_phone(rng)} took {d(3)}ms seq={d(rng.randint(6, 14))} "
+                             f"amount={d(3)},{d(3)}.{d(2)}")
+            out.append("\n".join(lines))
+    return out
+
+
+def test_same_results_as_presidio_on_dense_digit_texts(pair):
+    fast, engine = pair
+    diffs = []
+    for t in _dense_texts(60):
+        a = _key(engine.analyze(t, language="en"))
+        b = _key(fast.analyze_results(t))
+        if a != b:
+            diffs.append((t[:80], set(a) ^ set(b)))
+    assert not diffs, diffs[:5]
+
+
+def test_phone_gate_agrees_with_the_matcher():
+    """The region gate and the per-candidate gate never drop a match of PhoneNumberMatcher."""
+    import phonenumbers
+
+    from guardrails.redact._phone_gate import PhoneGate
+
+    regions = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+    gate = PhoneGate(regions)
+    assert gate.enabled
+    rng = random.Random(5)
+    prefixes = ["", "0", "00", "011", "1", "44", "49", "33", "972", "91", "55", "90", "(0)", "1-", "(", "+", "+1 "]
+    seps = [" ", "-", ".", "/", " - ", ") ", "(", "", "\u00a0", ":", ",", "\n", " x ", "#", " ext ", ";"]
+    windows = []
+    for _ in range(700):
+        k = rng.randint(1, 4)
+        body = rng.choice(prefixes) + rng.choice(seps).join(
+            _digits(rng, rng.choice([1, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 11, 13, 16])) for _ in range(k))
+        windows.append(rng.choice(["a ", "! ", "% ", "", "$"]) + body + rng.choice(["", " is", ":", "\n", "x"]))
+    windows += [_phone(rng) for _ in range(300)]
+    pruned = 0
+    for w in windows:
+        keep = gate.regions(w)
+        for r in regions:
+            want = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(w, r, leniency=1)]
+            got = gate.matches(w, r, 1) if r in keep else []
+            pruned += r not in keep
+            assert got == want, (w, r)
+    assert pruned > 1000  # the gate does skip work
+
+
+def test_phone_gate_judges_only_plain_windows():
+    from guardrails.redact._phone_gate import PhoneGate
+
+    regions = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+    gate = PhoneGate(regions)
+    assert gate.regions("no digits at all") == ()
+    assert gate.regions("a 3544270487356962 is") == ()  # a card number: no region can validate it
+    for w in ("+1 5", "12 ext 34", "\u0661\u0662\u0663\u0664\u0665", "5" * 300, "12 x 34", "1#2"):
+        assert gate.regions(w) == regions, w
+    assert gate.may_parse("", "US") is False and gate.may_parse("7", "US") is False
+    assert gate.may_parse("+44 20 7946 0958", "US") is True
