@@ -145,6 +145,13 @@ def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule],
     if ws > 0:
         signals["soup_pct"] = round(100 * soup.score)
         hits.append(RuleHit(SOUP_RULE, "obfuscation", ws, soup.span, "text"))
+    elif soup.weak:  # a thinner suffix counts only after a harmful request (the GCG shape)
+        goals = match_lazy(text, [r for r in by_id.values() if r.lazy and r.category == "goal"])
+        if goals:
+            hits.append(RuleHit(SOUP_RULE, "obfuscation", soup_weight(0, untrusted, True), soup.span,
+                                "text"))
+            hits.extend(RuleHit(r.id, r.category, round(r.weight_for(untrusted), 4), span, "text")
+                        for r, span in goals if r.weight_for(untrusted) > 0)
     gated = [h for h in hits if h.weight > 0 and (r := by_id.get(h.rule)) is not None and r.requires]
     if not gated:
         return hits

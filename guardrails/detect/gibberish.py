@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_LINE", "SOUP_RULE", "SoupScore", "soup_weight", "suffix_soup"]
+__all__ = ["MAX_LINE", "SOUP_RULE", "WEAK_WEIGHT", "SoupScore", "soup_weight", "suffix_soup"]
 
 SOUP_RULE = "obfuscation.token_soup"
 
@@ -33,6 +33,15 @@ _SENTENCE_END = ".!?:;\"')]"
 _TOKEN = re.compile(r"\S+")
 _HINT = re.compile(r"[][{}<>\\$^`|~=#@_]|[a-z][A-Z]|[a-z]{16}")
 _HINT_CHARS = 600  # the prefilter looks at this many characters at the end
+_SPARSE_TAIL = 12  # words at the end of the line checked for function words
+_SPARSE_HEAD = 8
+_STRIP = ".,;:!?\"'()[]{}*`"
+_FUNCTION_WORDS = frozenset(
+    "the a an of to and in is are was were be been for that with on as it its by or from at this "
+    "these those not you your we our can will would should could if than then so but which who what "
+    "when where how do does i me my he she they them their his her there here have has had also all "
+    "any each more most other some such no nor only own same too very just into over under about "
+    "after before between through during up down out off again".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,7 @@ class SoupScore:
     head_odd: int
     head_words: int  # plain lower-case words in the head
     span: tuple[int, int] = (0, 0)  # the tail, as character offsets in the text
+    sparse: bool = False  # the head reads as prose but the last words have no function words
 
     @property
     def score(self) -> float:
@@ -59,6 +69,18 @@ class SoupScore:
         if self.tail_odd < 5 or rate < 0.35:
             return 0.0
         return min(1.0, 0.5 + (rate - 0.35))
+
+    @property
+    def weak(self) -> bool:
+        """A thinner soup (fewer odd tokens, or a run of words without any function word): only a
+        signal next to a harmful request."""
+        if self.sparse:
+            return True
+        if self.tail_tokens < 4 or self.head_tokens < 6 or self.tail_odd < 3:
+            return False
+        if self.head_odd * 10 > self.head_tokens or self.head_words * 3 < self.head_tokens * 2:
+            return False
+        return (self.tail_odd / 2 + 0.5 * self.tail_caps) / self.tail_tokens >= 0.25
 
 
 _NONE = SoupScore(0, 0, 0, 0, 0, 0)
@@ -115,18 +137,20 @@ def suffix_soup(text: str) -> SoupScore:
     start = max(start, end - MAX_LINE)
     if text.count(" ", start, end) < _MIN_TOKENS - 1:
         return _NONE
+    sparse = _sparse_tail(text, start, end)
     hint = 0  # cheap prefilter: odd token shapes need code symbols, humps or long glued runs
     for _ in _HINT.finditer(text, max(start, end - _HINT_CHARS), end):
         hint += 1
         if hint >= 3:
             break
     else:
-        return _NONE
+        return SoupScore(0, 0, 0, 0, 0, 0, sparse or (0, 0), True) if sparse else _NONE
     spans = [(m.start() + start, m.group()) for m in _TOKEN.finditer(text, start, end)]
     n = len(spans)
     if n < _MIN_TOKENS:
         return _NONE
     toks = [t for _, t in spans]
+    sp = bool(sparse)
     w = [0.0] * n
     caps = [False] * n
     for i, t in enumerate(toks):
@@ -140,7 +164,7 @@ def suffix_soup(text: str) -> SoupScore:
         if run > best and n - i >= _TAIL_MIN:
             best, best_at = run, i
     if best_at >= n:
-        return _NONE
+        return SoupScore(0, 0, 0, 0, 0, 0, sparse or (0, 0), True) if sp else _NONE
     head = toks[:best_at]
     head_odd = sum(1 for x in w[:best_at] if x >= 1.0)
     head_words = sum(1 for t in head
@@ -148,13 +172,35 @@ def suffix_soup(text: str) -> SoupScore:
     tail_odd = sum(w[i] for i in range(best_at, n) if not caps[i])
     tail_caps = sum(1 for i in range(best_at, n) if caps[i])
     return SoupScore(n - best_at, round(tail_odd * 2), tail_caps, len(head), head_odd, head_words,
-                     (spans[best_at][0], end))
+                     (spans[best_at][0], end), sp)
 
 
-def soup_weight(score: float, untrusted: bool) -> float:
+def _sparse_tail(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the last ``_SPARSE_TAIL`` words of the line when they hold at most one English
+    function word while the first ``_SPARSE_HEAD`` words hold several (prose that ends in a run of
+    unrelated words); else None."""
+    words = text[max(start, end - 400):end].split()
+    if len(words) < _SPARSE_TAIL + 2:
+        return None
+    head = text[start: start + 200].split()[:_SPARSE_HEAD]
+    if sum(1 for w in head if w.strip(_STRIP).lower() in _FUNCTION_WORDS) < 2:
+        return None
+    tail = words[-_SPARSE_TAIL:]
+    if sum(1 for w in tail if w.strip(_STRIP).lower() in _FUNCTION_WORDS) > 1:
+        return None
+    offs = [m.start() for m in _TOKEN.finditer(text, max(start, end - 400), end)]
+    return (offs[-_SPARSE_TAIL], end)
+
+
+WEAK_WEIGHT = 0.45  # a weak soup, counted only next to a harmful-request cue
+
+
+def soup_weight(score: float, untrusted: bool, weak: bool = False) -> float:
     """The weight of a token-soup hit: enough to flag a user's input alone, less in tool output
     (where code and logs are common and optimized suffixes are not)."""
     if score <= 0:
-        return 0.0
+        if not weak:
+            return 0.0
+        return round(WEAK_WEIGHT * (0.6 if untrusted else 1.0), 4)
     w = min(0.75, 0.55 + 0.4 * (score - 0.5))
     return round(w * (0.6 if untrusted else 1.0), 4)
