@@ -88,8 +88,27 @@ def _width(pattern: str | None) -> int | None:
     return None if hi >= 4096 else hi
 
 
-def _union(by_len: dict[int, list[str]]) -> dict[int, Any]:
-    return {n: re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(ps))) for n, ps in by_len.items()}
+class _Union:
+    """Length -> one regex for the alternation of the patterns listed for that length,
+    compiled on first use (compiling all of them up front takes about half a second)."""
+
+    __slots__ = ("_compiled", "_sources")
+
+    def __init__(self, by_len: dict[int, list[str]]) -> None:
+        self._sources = {n: "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) for n, ps in by_len.items()}
+        self._compiled: dict[int, Any] = {}
+
+    def get(self, n: int) -> Any:
+        rx = self._compiled.get(n)
+        if rx is None:
+            src = self._sources.get(n)
+            if src is None:
+                return None
+            rx = self._compiled[n] = re.compile(src)
+        return rx
+
+    def lengths(self) -> set[int]:
+        return set(self._sources)
 
 
 class PhoneGate:
@@ -103,11 +122,12 @@ class PhoneGate:
 
         self.all = tuple(regions)
         self._regions: dict[str, _Region] = {}
-        self._general: dict[str, dict[int, Any]] = {}
-        self._types: dict[str, dict[int, Any]] = {}
+        self._general: dict[str, _Union] = {}
+        self._types: dict[str, _Union] = {}
         self._lengths: dict[str, tuple[int, int]] = {}  # shortest, longest national number
         self._cache: dict[str, tuple[str, ...]] = {}
         self._nsn: dict[tuple[str, str], bool] = {}
+        self._plus: dict[tuple[str, str, int, int], tuple[Any]] = {}
         self._lock = threading.Lock()
         self._matcher_cls: Any = None
         ok = True
@@ -146,8 +166,8 @@ class PhoneGate:
                         types.setdefault(int(n), []).append(d.national_number_pattern)
             if not general or not types:
                 ok = False
-            self._general[str(cc)] = _union(general)
-            self._types[str(cc)] = _union(types)
+            self._general[str(cc)] = _Union(general)
+            self._types[str(cc)] = _Union(types)
             both = set(general) & set(types)
             self._lengths[str(cc)] = (min(both, default=99), max(both, default=0))
         self.enabled = ok
@@ -156,6 +176,7 @@ class PhoneGate:
         with self._lock:
             self._cache.clear()
             self._nsn.clear()
+            self._plus.clear()
 
     # ------------------------------------------------------------------ window gate
     def regions(self, window: str) -> tuple[str, ...]:
@@ -224,7 +245,8 @@ class PhoneGate:
         with ``_parse_and_verify`` skipped where :meth:`may_parse` rules the candidate out."""
         cls = self._matcher_cls
         if cls is None:
-            from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+            from phonenumbers import NumberParseException, parse
+            from phonenumbers.phonenumbermatcher import PhoneNumberMatch, PhoneNumberMatcher
 
             gate = self
 
@@ -232,7 +254,27 @@ class PhoneGate:
                 def _parse_and_verify(self, candidate: str, offset: int) -> Any:
                     if not gate.may_parse(candidate, self.preferred_region or ""):
                         return None
-                    return super()._parse_and_verify(candidate, offset)
+                    if "+" not in candidate and "\uff0b" not in candidate:
+                        return super()._parse_and_verify(candidate, offset)
+                    # A number written with its country code parses the same for every
+                    # default region (parse() with no region succeeds only then): the
+                    # verdict on this candidate at this place of this text is shared.
+                    key = (self.text, candidate, offset, self.leniency)
+                    known = gate._plus.get(key)
+                    if known is not None:
+                        return known[0]
+                    found = super()._parse_and_verify(candidate, offset)
+                    try:
+                        parse(candidate, None)
+                    except NumberParseException:
+                        return found  # the region matters: nothing is shared
+                    shared = None if found is None else PhoneNumberMatch(found.start, found.raw_string,
+                                                                         found.number)
+                    with gate._lock:
+                        if len(gate._plus) >= _CACHE_SIZE:
+                            gate._plus.pop(next(iter(gate._plus)), None)
+                        gate._plus[key] = (shared,)
+                    return found
 
             cls = self._matcher_cls = _GatedMatcher
         return [(m.start, m.end) for m in cls(window, region, leniency=leniency)]

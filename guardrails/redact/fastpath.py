@@ -590,6 +590,8 @@ class FastAnalyzer:
                 self._re2.append((self._phone_id, re2.compile(_re2_syntax(PHONE_CHAIN), opts)))
 
         self._always = [pid for pid, p in enumerate(plan.pats) if p.mode == "always"]
+        for ri in plan.phone_recs:  # loads the phone metadata now, not inside the first check
+            self._phone_gate(ri)
 
     @staticmethod
     def _choose_engine(engine: str) -> str:
