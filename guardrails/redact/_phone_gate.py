@@ -49,14 +49,16 @@ from typing import Any
 
 __all__ = ["PhoneGate"]
 
-_PLAIN = re.compile(r"[0-9](?:[0-9 \-./()]*[0-9])?")
-_PLAIN_CANDIDATE = re.compile("[0-9 \\-./()\\[\\]\u00a0]+")
+#: Dashes phonenumbers treats as punctuation (removed when it normalizes a number).
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d"
+_PLAIN = re.compile(f"[0-9](?:[0-9 \\-./(){_DASHES}]*[0-9])?")
+_PLAIN_CANDIDATE = re.compile(f"[0-9 \\-./()\\[\\]\u00a0{_DASHES}+\uff0b]+")
 _RUN = re.compile(r"[0-9]+")
 #: Characters no candidate of the matcher contains in a window the gate judges: they are not
 #: phone punctuation, and they could only be part of an extension, which needs a letter or a
 #: ``#`` between the digits (such windows are not judged).
 _BREAK = re.compile(r"[\n\r\t\v\f:,|=!?\"'&@$%_<>{}`^]+")
-_EDGE = " -./()"
+_EDGE = " -./()" + _DASHES
 _MAX_WINDOW = 200
 _MAX_RUNS = 12  # digit runs between two breaks; more: not judged
 _CACHE_SIZE = 16384
@@ -148,28 +150,8 @@ class PhoneGate:
             known = [w for w in widths if w is not None]
             strip = None if len(known) < len(widths) else len(str(cc)) + 2 * max(known, default=0)
             self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip)
-            if str(cc) in self._general:
-                continue
-            general: dict[int, list[str]] = {}
-            types: dict[int, list[str]] = {}
-            for rc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
-                rm = PhoneMetadata.metadata_for_region_or_calling_code(cc, rc)
-                if rm is None or rm.general_desc is None or not rm.general_desc.national_number_pattern:
-                    continue
-                for n in (rm.general_desc.possible_length or range(1, 18)):
-                    general.setdefault(int(n), []).append(rm.general_desc.national_number_pattern)
-                for t in _TYPES:
-                    d = getattr(rm, t, None)
-                    if d is None or not d.national_number_pattern:
-                        continue
-                    for n in (d.possible_length or range(1, 18)):
-                        types.setdefault(int(n), []).append(d.national_number_pattern)
-            if not general or not types:
+            if not self._ensure_cc(cc):
                 ok = False
-            self._general[str(cc)] = _Union(general)
-            self._types[str(cc)] = _Union(types)
-            both = set(general) & set(types)
-            self._lengths[str(cc)] = (min(both, default=99), max(both, default=0))
         self.enabled = ok
 
     def clear_cache(self) -> None:
@@ -200,7 +182,7 @@ class PhoneGate:
         if not digits:
             return ()
         mid = window[digits[0]:digits[-1] + 1]
-        if not mid.isascii():
+        if not mid.isascii() and any(ord(c) > 127 and c not in _DASHES for c in mid):
             return self.all
         strings: set[str] = set()
         for piece in _BREAK.split(mid):
@@ -238,7 +220,10 @@ class PhoneGate:
         r = self._regions.get(region)
         if r is None or _PLAIN_CANDIDATE.fullmatch(candidate) is None:
             return True
-        return self._may_be_valid(r, "".join(c for c in candidate if "0" <= c <= "9"))
+        ds = "".join(c for c in candidate if "0" <= c <= "9")
+        if "+" in candidate or "\uff0b" in candidate:
+            return self._plus_may_be_valid(r, candidate, ds)
+        return self._may_be_valid(r, ds)
 
     def matches(self, window: str, region: str, leniency: int) -> list[tuple[int, int]]:
         """``[(m.start, m.end) for m in PhoneNumberMatcher(window, region, leniency)]``,
@@ -279,13 +264,86 @@ class PhoneGate:
             cls = self._matcher_cls = _GatedMatcher
         return [(m.start, m.end) for m in cls(window, region, leniency=leniency)]
 
+    # ------------------------------------------------------------------ metadata
+    def _ensure_cc(self, cc: int) -> bool:
+        """Build the length-indexed patterns of country code ``cc`` (once). False: unknown."""
+        key = str(cc)
+        if key in self._general:
+            return key in self._lengths
+        import phonenumbers
+        from phonenumbers import PhoneMetadata
+
+        general: dict[int, list[str]] = {}
+        types: dict[int, list[str]] = {}
+        for rc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+            rm = PhoneMetadata.metadata_for_region_or_calling_code(cc, rc)
+            if rm is None or rm.general_desc is None or not rm.general_desc.national_number_pattern:
+                continue
+            for n in (rm.general_desc.possible_length or range(1, 18)):
+                general.setdefault(int(n), []).append(rm.general_desc.national_number_pattern)
+            for t in _TYPES:
+                d = getattr(rm, t, None)
+                if d is None or not d.national_number_pattern:
+                    continue
+                for n in (d.possible_length or range(1, 18)):
+                    types.setdefault(int(n), []).append(d.national_number_pattern)
+        with self._lock:
+            self._general[key] = _Union(general)
+            self._types[key] = _Union(types)
+            both = set(general) & set(types)
+            if general and types:
+                self._lengths[key] = (min(both, default=99), max(both, default=0))
+        return key in self._lengths
+
+    def _cc_region(self, cc: int) -> _Region | None:
+        """The main region of ``cc`` as parse() uses it after a plus sign (its national prefix
+        rules), or None when the metadata is missing."""
+        key = f"+{cc}"
+        r = self._regions.get(key)
+        if r is None:
+            import phonenumbers
+            from phonenumbers import PhoneMetadata
+
+            rc = phonenumbers.region_code_for_country_code(cc)
+            meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, rc)
+            if meta is None or not self._ensure_cc(cc):
+                return None
+            nps = ((re.compile(meta.national_prefix_for_parsing), bool(meta.national_prefix_transform_rule)),
+                   ) if meta.national_prefix_for_parsing else ()
+            r = _Region(key, str(cc), None, nps, None)
+            with self._lock:
+                self._regions[key] = r
+        return r
+
+    def _plus_may_be_valid(self, r: _Region, candidate: str, ds: str) -> bool:
+        """For a plain candidate with a plus sign: ``parse`` reads a country code after a
+        leading plus (then the default region does not matter); when there is none (the digits
+        start with 0 or no 1-3 digit prefix is a country code) it retries without the plus, as
+        a number of the default region. A plus that does not lead is ignored."""
+        import phonenumbers
+
+        lead = next((c for c in candidate if c in "+\uff0b" or "0" <= c <= "9"), "")
+        if lead not in ("+", "\uff0b") or not ds or ds[0] == "0":
+            return self._may_be_valid(r, ds)
+        for k in (1, 2, 3):
+            cc = int(ds[:k])
+            if cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                target = self._cc_region(cc)
+                if target is None:
+                    return True
+                return self._may_be_valid(target, ds[k:], after_cc=True)
+        return self._may_be_valid(r, ds)
+
     # ------------------------------------------------------------------ the condition
-    def _may_be_valid(self, r: _Region, ds: str) -> bool:
-        if r.idd is not None and r.idd.match(ds):
-            return True  # an international prefix: any country code may follow
+    def _may_be_valid(self, r: _Region, ds: str, *, after_cc: bool = False) -> bool:
+        """``ds``: the digits parse() sees with default region ``r``; with ``after_cc`` the
+        digits after a country code already read (only national prefixes may follow)."""
         heads = [ds]
-        if ds.startswith(r.cc):
-            heads.append(ds[len(r.cc):])
+        if not after_cc:
+            if r.idd is not None and r.idd.match(ds):
+                return True  # an international prefix: any country code may follow
+            if ds.startswith(r.cc):
+                heads.append(ds[len(r.cc):])
         for _ in range(2):  # the national prefix is stripped at most twice
             more = []
             for h in heads:
