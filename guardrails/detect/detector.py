@@ -63,7 +63,13 @@ _GATE_DECODERS: dict[str, tuple[str, ...]] = {
 LEXICAL_PMIN = 0.7  # lexical probability below this adds nothing
 LEXICAL_CHARS = 65_536  # characters the lexical model reads
 MAX_HITS = 512  # rule hits kept per scan (the score saturates long before)
-FUZZY_TIMEOUT = 0.005  # seconds per fuzzy confirmation
+# Fuzzy confirmation is bounded by its window, not by the clock: the ``regex`` search runs on at
+# most FUZZY_MAX_WINDOW characters around the anchor (the packaged rule's windows are at most ~230),
+# at most MAX_FUZZY times per scan. FUZZY_TIMEOUT is only a safety net far above that work (a few
+# ms at worst); when it fires the anchor counts as confirmed (fail towards flagging) and the scan
+# records the signal ``fuzzy_timeout``, so a result that depended on the clock is visible.
+FUZZY_MAX_WINDOW = 256  # characters searched per fuzzy confirmation
+FUZZY_TIMEOUT = 0.25  # seconds per fuzzy confirmation (safety net only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +173,25 @@ def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule],
                 hits.append(RuleHit(r.id, r.category, round(w, 4), span, "text"))
                 free.append((r.id, r.category))
     drop = {id(h) for h in gated if not by_id[h.rule].satisfied(free)}
+    # met only by a faint partner (weight < 0.05: a broad topic cue), a framing that another rule
+    # already counted on the same words adds nothing more
+    strong = [(h.rule, h.category) for h in hits if h.weight >= 0.05
+              and ((r := by_id.get(h.rule)) is None or not r.requires)]
+    others = [h for h in hits if h.weight > 0 and id(h) not in drop and h.category == "persona"]
+    drop.update(id(h) for h in gated if id(h) not in drop and not by_id[h.rule].satisfied(strong)
+                and any(o.span[0] < h.span[1] and h.span[0] < o.span[1] for o in others))
     return [h for h in hits if id(h) not in drop] if drop else hits
 
 
 class _Budget:
     """Work limits for one scan (all windows, views and decoded payloads together)."""
 
-    __slots__ = ("decoded", "fuzzy", "hits")
+    __slots__ = ("decoded", "fuzzy", "fuzzy_timeouts", "hits")
 
     def __init__(self) -> None:
         self.decoded = MAX_DECODED
         self.fuzzy = MAX_FUZZY
+        self.fuzzy_timeouts = 0
         self.hits = MAX_HITS
 
 
@@ -273,6 +287,13 @@ class InjectionDetector:
 
     def _scan_windows(self, text: str, untrusted: bool, signals: dict[str, int],
                       budget: _Budget) -> list[RuleHit]:
+        hits = self._scan_all(text, untrusted, signals, budget)
+        if budget.fuzzy_timeouts:
+            signals["fuzzy_timeout"] = budget.fuzzy_timeouts
+        return hits
+
+    def _scan_all(self, text: str, untrusted: bool, signals: dict[str, int],
+                  budget: _Budget) -> list[RuleHit]:
         if len(text) <= WINDOW:
             return self._scan_text(text, untrusted, signals, budget, 0, "text")
         seen: dict[tuple[str, tuple[int, int]], RuleHit] = {}
@@ -403,11 +424,12 @@ class InjectionDetector:
     def _confirm_fuzzy(self, i: int, view: str, a: int, b: int, budget: _Budget) -> bool:
         rule = self._rules[i]
         budget.fuzzy -= 1
-        lo, hi = max(0, a - rule.window), min(len(view), b + rule.window)
+        lo, hi = fuzzy_window(a, b, rule.window, len(view))
         try:
             m = self._fuzzy[i].search(view, lo, hi, timeout=FUZZY_TIMEOUT)
         except TimeoutError:
-            return True  # could not confirm in time: keep the anchor (fail towards flagging)
+            budget.fuzzy_timeouts += 1
+            return True  # safety net only: keep the anchor (fail towards flagging), signalled
         return m is not None
 
 
@@ -419,6 +441,13 @@ _EXTRA_DESCRIPTIONS = {
     "obfuscation.deep_nesting": "a payload is still encoded after several decoding layers",
     SOUP_RULE: "a request followed by a run of token gibberish (optimized adversarial suffix)",
 }
+
+
+def fuzzy_window(a: int, b: int, window: int, length: int) -> tuple[int, int]:
+    """The characters a fuzzy confirmation searches: ``window`` on each side of the anchor match
+    ``[a, b)``, at most FUZZY_MAX_WINDOW in all (the anchor's start and the left margin first)."""
+    lo = max(0, a - min(window, FUZZY_MAX_WINDOW // 2))
+    return lo, min(length, b + window, lo + FUZZY_MAX_WINDOW)
 
 
 def _chain(via: str, step: str) -> str:

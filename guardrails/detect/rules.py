@@ -193,8 +193,10 @@ def match_lazy(text: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[int, 
     from .normalize import leet_view, normalize
 
     norm = normalize(text[:LAZY_CHARS])
-    views = [norm.text]
-    lv = leet_view(norm.text) if any(c.isdigit() or c in "@$|" for c in norm.text) else None
+    # line breaks read as spaces (cue phrases wrap across lines); same length, so spans stay valid
+    flat = norm.text.replace("\n", " ")
+    views = [flat]
+    lv = leet_view(flat) if any(c.isdigit() or c in "@$|" for c in flat) else None
     if lv is not None:
         views.append(lv)  # leetspeak folded, same length: the spans stay valid
     out: list[tuple[Rule, tuple[int, int]]] = []
