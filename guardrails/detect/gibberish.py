@@ -18,7 +18,7 @@ __all__ = ["MAX_LINE", "SOUP_RULE", "WEAK_WEIGHT", "SoupScore", "soup_weight", "
 
 SOUP_RULE = "obfuscation.token_soup"
 
-MAX_LINE = 1_000  # characters of the last line that are examined (longer lines: the last ones)
+MAX_LINE = 320  # characters of the last line that are examined (longer lines: the last ones)
 _MIN_TOKENS = 14  # a line shorter than this has no head/tail to contrast
 _TAIL_MIN = 5  # at least this many tokens in the tail
 _RATE = 0.25  # the tail is the suffix with the largest sum of (oddness - _RATE)
@@ -31,8 +31,14 @@ _BENIGN_SYMBOL_TOKENS = frozenset({"-", "--", "---", "—", "–", "&", "...", "
                                    "•", "·", "->", "=>", ":", ";", ",", ".", "!", "?", "(", ")", "%"})
 _SENTENCE_END = ".!?:;\"')]"
 _TOKEN = re.compile(r"\S+")
-_HINT = re.compile(r"[][{}<>\\$^`|~=#@_]|[a-z][A-Z]|[a-z]{16}")
-_HINT_CHARS = 600  # the prefilter looks at this many characters at the end
+# a token that cannot be odd: letters/digits without a glued capital hump or a capital run glued
+# to lower case, at most 15 lower-case letters in a row, ordinary punctuation around or inside
+_PLAIN = re.compile(r"[(\"'*]?(?:[A-Z]?[a-z]{1,15}|[A-Z]{1,8}s?|[0-9][0-9.,:%/-]*|[A-Z][a-z]{1,15}[A-Z][a-z]{1,15})"
+                    r"(?:['\u2019.-][A-Za-z0-9]{1,15})*[)\"'*.,;:!?%]{0,3}")
+_DROP_STRONG = str.maketrans("", "", "[]{}<>\\$^`|~=#@_")
+_PROBE_CHARS = 80  # the sparse-tail gate looks at this many characters at the end
+_PROBE = re.compile(r"(?i) (?:the|an?|to|of|and|in|is|for|that|you|with|on|it|are|this|be|as|your|or|i) ")
+_SPARSE_CHARS = 200  # characters at the end that hold the last _SPARSE_TAIL words (usually)
 _SPARSE_TAIL = 12  # words at the end of the line checked for function words
 _SPARSE_HEAD = 8
 _STRIP = ".,;:!?\"'()[]{}*`"
@@ -89,6 +95,8 @@ _NONE = SoupScore(0, 0, 0, 0, 0, 0)
 def _odd(tok: str) -> float:
     """How unlike ordinary prose a token's shape is: 1 (glued CamelCase, letters mixed with code
     symbols, a bare symbol cluster), 0.5 (a long glued lower-case run), 0 (a word, a number, a URL)."""
+    if _PLAIN.fullmatch(tok) is not None:
+        return 0.0  # the common case: a word with ordinary punctuation (one C-level match)
     bare = tok.rstrip(".,;:!?")
     if len(bare) > 2 and bare[0] == "`" and bare[-1] == "`" and bare.count("`") == 2:
         return 0.0  # inline code in prose: `name`
@@ -129,32 +137,38 @@ def _odd(tok: str) -> float:
 
 def suffix_soup(text: str) -> SoupScore:
     """Contrast the tail of the last non-empty line of ``text`` with its head. The tail is the
-    suffix of the line with the largest excess of odd tokens (one linear pass from the end)."""
+    suffix of the line with the largest excess of odd tokens (one linear pass from the end).
+    Cheap exits first: most texts end in prose (function words, no code symbols) and leave after
+    a few C-level string operations on the last ``MAX_LINE`` characters."""
     end = len(text)
     while end > 0 and text[end - 1] in " \t\r\n":
         end -= 1
-    start = text.rfind("\n", 0, end) + 1
-    start = max(start, end - MAX_LINE)
+    start = max(text.rfind("\n", max(0, end - MAX_LINE), end) + 1, end - MAX_LINE, 0)
     if text.count(" ", start, end) < _MIN_TOKENS - 1:
         return _NONE
-    sparse = _sparse_tail(text, start, end)
-    hint = 0  # cheap prefilter: odd token shapes need code symbols, humps or long glued runs
-    for _ in _HINT.finditer(text, max(start, end - _HINT_CHARS), end):
-        hint += 1
-        if hint >= 3:
-            break
-    else:
-        return SoupScore(0, 0, 0, 0, 0, 0, sparse or (0, 0), True) if sparse else _NONE
-    spans = [(m.start() + start, m.group()) for m in _TOKEN.finditer(text, start, end)]
-    n = len(spans)
+    line = text[start:end]
+    # two cheap gates (C-level string operations): odd token shapes need code symbols; a sparse
+    # tail has none of the commonest function words in its last characters
+    sym = len(line) - len(line.translate(_DROP_STRONG))
+    maybe_sparse = _PROBE.search(line, max(0, len(line) - _PROBE_CHARS)) is None
+    if sym < 3 and not maybe_sparse:
+        return _NONE
+    first = line.split(None, _HEAD_MIN)[:_HEAD_MIN]
+    if len(first) < _HEAD_MIN or any(_odd(t) >= 1.0 for t in first) or sum(
+            1 for t in first if t.strip(_STRIP).replace("'", "").replace("-", "").islower()) * 3 < _HEAD_MIN * 2:
+        return _NONE  # the line does not open as prose: code, a table, a list, a log line ...
+    sparse = _sparse_tail(line, start) if maybe_sparse else None
+    if sym < 3:
+        return SoupScore(0, 0, 0, 0, 0, 0, sparse, True) if sparse else _NONE
+    toks = line.split()
+    n = len(toks)
     if n < _MIN_TOKENS:
         return _NONE
-    toks = [t for _, t in spans]
-    sp = bool(sparse)
     w = [0.0] * n
     caps = [False] * n
     for i, t in enumerate(toks):
-        w[i] = _odd(t)
+        if not (t.isalpha() and (t.islower() or t.istitle()) and len(t) < 16):
+            w[i] = _odd(t)  # only tokens that are not plain words need the full check
         if w[i] == 0 and i > 0 and len(t) > 1 and t[0].isupper() and toks[i - 1][-1] not in _SENTENCE_END:
             caps[i] = True
             w[i] = 0.5
@@ -164,32 +178,34 @@ def suffix_soup(text: str) -> SoupScore:
         if run > best and n - i >= _TAIL_MIN:
             best, best_at = run, i
     if best_at >= n:
-        return SoupScore(0, 0, 0, 0, 0, 0, sparse or (0, 0), True) if sp else _NONE
+        return SoupScore(0, 0, 0, 0, 0, 0, sparse, True) if sparse else _NONE
     head = toks[:best_at]
     head_odd = sum(1 for x in w[:best_at] if x >= 1.0)
     head_words = sum(1 for t in head
                      if t.strip(_EDGE_CLOSE + _EDGE_OPEN).replace("'", "").replace("-", "").islower())
     tail_odd = sum(w[i] for i in range(best_at, n) if not caps[i])
     tail_caps = sum(1 for i in range(best_at, n) if caps[i])
+    pos = len(line)
+    for t in reversed(toks[best_at:]):  # the tail's first character: walk back over its tokens
+        pos = line.rfind(t, 0, pos)
     return SoupScore(n - best_at, round(tail_odd * 2), tail_caps, len(head), head_odd, head_words,
-                     (spans[best_at][0], end), sp)
+                     (start + pos, end), sparse is not None)
 
 
-def _sparse_tail(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The span of the last ``_SPARSE_TAIL`` words of the line when they hold at most one English
-    function word while the first ``_SPARSE_HEAD`` words hold several (prose that ends in a run of
-    unrelated words); else None."""
-    words = text[max(start, end - 400):end].split()
+def _sparse_tail(line: str, offset: int) -> tuple[int, int] | None:
+    """The span (offset + position in ``line``) of the last ``_SPARSE_TAIL`` words when they hold
+    at most one English function word while the first ``_SPARSE_HEAD`` words hold several (prose
+    that ends in a run of unrelated words); else None."""
+    tail = line[-_SPARSE_CHARS:].split()[-_SPARSE_TAIL:]
+    if len(tail) < _SPARSE_TAIL or sum(1 for w in tail if w.strip(_STRIP).lower() in _FUNCTION_WORDS) > 1:
+        return None
+    words = line.split()
     if len(words) < _SPARSE_TAIL + 2:
         return None
-    head = text[start: start + 200].split()[:_SPARSE_HEAD]
-    if sum(1 for w in head if w.strip(_STRIP).lower() in _FUNCTION_WORDS) < 2:
+    if sum(1 for w in words[:_SPARSE_HEAD] if w.strip(_STRIP).lower() in _FUNCTION_WORDS) < 2:
         return None
-    tail = words[-_SPARSE_TAIL:]
-    if sum(1 for w in tail if w.strip(_STRIP).lower() in _FUNCTION_WORDS) > 1:
-        return None
-    offs = [m.start() for m in _TOKEN.finditer(text, max(start, end - 400), end)]
-    return (offs[-_SPARSE_TAIL], end)
+    offs = [m.start() for m in _TOKEN.finditer(line)]
+    return (offset + offs[-_SPARSE_TAIL], offset + len(line))
 
 
 WEAK_WEIGHT = 0.45  # a weak soup, counted only next to a harmful-request cue
