@@ -19,12 +19,18 @@ Why the conditions are necessary. A string is *plain* when its characters are AS
 `` -./()[]`` and the no-break space only (no ``+``, no letters: no extension, no vanity number,
 no RFC 3966 form); for a plain candidate ``parse`` sees exactly its digits ``ds``.
 
-* Without a plus sign and without the region's international prefix at the start of ``ds``,
-  ``parse(ds, region)`` gives the region's country calling code ``cc``, and the national
+* With the region's international prefix at the start of ``ds`` (and no 0 after it), parse()
+  strips it and reads a country code: the rest is judged as after a plus sign (below).
+  Otherwise, without a plus sign, ``parse(ds, region)`` gives the region's country calling
+  code ``cc``, and the national
   significant number is ``ds`` minus a prefix: optionally ``cc`` (when ``ds`` starts with it),
   then the national prefix for parsing, at most twice (the default region's metadata, and the
   metadata of the main region of ``cc``). Where a national prefix *transform rule* applies,
   the candidate is not judged (it is parsed).
+* After a leading plus sign the digits start with a country code (the first 1-3 digit prefix
+  that is one); the national number is the rest minus national prefixes of that country. When
+  no country code is found (or a 0 follows the plus), parse() reads the digits as a national
+  number of the default region. A plus sign that does not lead is ignored.
 * ``is_valid_number`` is true only if that national number matches, with one of the listed
   possible lengths, the general description of some region of ``cc`` and one of its number
   types (``_number_type_helper`` checks both). The patterns are tested with ``re.fullmatch``,
@@ -335,13 +341,27 @@ class PhoneGate:
         return self._may_be_valid(r, ds)
 
     # ------------------------------------------------------------------ the condition
+    def _after_idd_may_be_valid(self, rest: str) -> bool:
+        import phonenumbers
+
+        if len(rest) <= 2:
+            return False  # TOO_SHORT_AFTER_IDD
+        for k in (1, 2, 3):
+            if len(rest) >= k and int(rest[:k]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                target = self._cc_region(int(rest[:k]))
+                return True if target is None else self._may_be_valid(target, rest[k:], after_cc=True)
+        return False  # INVALID_COUNTRY_CODE
+
     def _may_be_valid(self, r: _Region, ds: str, *, after_cc: bool = False) -> bool:
         """``ds``: the digits parse() sees with default region ``r``; with ``after_cc`` the
         digits after a country code already read (only national prefixes may follow)."""
         heads = [ds]
         if not after_cc:
-            if r.idd is not None and r.idd.match(ds):
-                return True  # an international prefix: any country code may follow
+            m = None if r.idd is None else r.idd.match(ds)
+            if m is not None and not ds.startswith("0", m.end()):
+                # parse() strips the international prefix (it keeps it only when a 0 follows)
+                # and then needs more than two digits starting with a country code
+                return self._after_idd_may_be_valid(ds[m.end():])
             if ds.startswith(r.cc):
                 heads.append(ds[len(r.cc):])
         for _ in range(2):  # the national prefix is stripped at most twice

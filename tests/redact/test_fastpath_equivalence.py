@@ -238,3 +238,37 @@ def test_phone_gate_judges_only_plain_windows():
         assert gate.regions(w) == regions, w
     assert gate.may_parse("", "US") is False and gate.may_parse("7", "US") is False
     assert gate.may_parse("+44 20 7946 0958", "US") is True
+
+
+def test_phone_gate_keeps_every_valid_number():
+    """Valid example numbers of many countries, written in international, national and
+    dialling-prefix forms: the gated matcher finds exactly what the matcher finds."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as Fmt
+    from phonenumbers import PhoneNumberType as Typ
+
+    from guardrails.redact._phone_gate import PhoneGate
+
+    regions = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+    gate = PhoneGate(regions)
+    rng = random.Random(9)
+    numbers = []
+    for rc in sorted(phonenumbers.SUPPORTED_REGIONS)[::4] + list(regions):
+        for t in (Typ.FIXED_LINE, Typ.MOBILE, Typ.TOLL_FREE):
+            n = phonenumbers.example_number_for_type(rc, t)
+            if n is not None:
+                numbers.append(n)
+    found = 0
+    for n in numbers:
+        intl = phonenumbers.format_number(n, Fmt.INTERNATIONAL)
+        nat = phonenumbers.format_number(n, Fmt.NATIONAL)
+        forms = [phonenumbers.format_number(n, Fmt.E164), intl, nat, intl.replace("+", "00", 1),
+                 intl.replace("+", "011 ", 1), intl[1:], nat.replace(" ", "-"), nat.replace(" ", "")]
+        for f in forms:
+            w = rng.choice(["call ", "a ", "(", ""]) + f + rng.choice(["", " now", ":"])
+            keep = gate.regions(w)
+            for r in regions:
+                want = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(w, r, leniency=1)]
+                assert (gate.matches(w, r, 1) if r in keep else []) == want, (w, r)
+                found += bool(want)
+    assert found > 500
