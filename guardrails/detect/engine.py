@@ -89,6 +89,107 @@ def gate_patterns() -> dict[str, list[str]]:
 _SPACED_CHAIN = r"(?:[a-z][ .*_|/\-]{1,3}){5}[a-z]"  # a superset of every "spaced" gate
 
 
+# ---------------------------------------------------------------- prefilter relaxation
+# Hyperscan's PREFILTER mode approximates what it cannot compile exactly in its own way, and its
+# cost and precision swing with large bounded repeats such as [^\n]{0,120}. Before compiling, each
+# rule pattern is rewritten into a SUPERSET that Hyperscan handles well: every bounded repeat with
+# an upper bound above _RELAX_MAX becomes unbounded (X{2,300} -> X{2,}); everything else is kept.
+# Any text the rule matches also matches the relaxed pattern, so RE2 (which confirms every
+# candidate with the exact pattern) sees the same hits, on fewer false candidates. A pattern that
+# uses syntax this rewriter does not know is kept as it is.
+_RELAX_MAX = 8
+_RELAX_REJECT = re.compile(r"\[:[a-z]+:\]|\{,|\(\?[a-zA-Z]|\\[pPQECzAZ0-9]")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _re_char(c: int) -> str:
+    if c > 0x7F:
+        raise _Unsupported  # the engines see normalized ASCII text; keep such patterns as they are
+    ch = chr(c)
+    return ch if ch.isalnum() else f"\\x{c:02x}"
+
+
+def _relax_items(items: Any, sc: Any) -> str:
+    out = []
+    for op, av in items:
+        out.append(_relax_item(op, av, sc))
+    return "".join(out)
+
+
+def _relax_class(items: Any, sc: Any) -> str:
+    cats = {sc.CATEGORY_DIGIT: "\\d", sc.CATEGORY_NOT_DIGIT: "\\D", sc.CATEGORY_SPACE: "\\s",
+            sc.CATEGORY_NOT_SPACE: "\\S", sc.CATEGORY_WORD: "\\w", sc.CATEGORY_NOT_WORD: "\\W"}
+    out = []
+    neg = ""
+    for op, av in items:
+        if op is sc.NEGATE:
+            neg = "^"
+        elif op is sc.LITERAL:
+            out.append(_re_char(av))
+        elif op is sc.RANGE:
+            out.append(_re_char(av[0]) + "-" + _re_char(av[1]))
+        elif op is sc.CATEGORY and av in cats:
+            out.append(cats[av])
+        else:
+            raise _Unsupported
+    if not out:
+        raise _Unsupported
+    return "[" + neg + "".join(out) + "]"
+
+
+def _relax_item(op: Any, av: Any, sc: Any) -> str:
+    if op is sc.LITERAL:
+        return _re_char(av)
+    if op is sc.NOT_LITERAL:
+        return "[^" + _re_char(av) + "]"
+    if op is sc.ANY:
+        return "."
+    if op is sc.IN:
+        return _relax_class(av, sc)
+    if op is sc.AT:
+        at = {sc.AT_BEGINNING: "^", sc.AT_END: "$", sc.AT_BOUNDARY: "\\b", sc.AT_NON_BOUNDARY: "\\B"}
+        if av not in at:
+            raise _Unsupported
+        return at[av]
+    if op is sc.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _Unsupported
+        return "(?:" + _relax_items(sub, sc) + ")"
+    if op is sc.BRANCH:
+        return "(?:" + "|".join(_relax_items(b, sc) for b in av[1]) + ")"
+    if op is sc.MAX_REPEAT or op is sc.MIN_REPEAT:
+        lo, hi, sub = av
+        body = "(?:" + _relax_items(sub, sc) + ")"
+        lazy = "?" if op is sc.MIN_REPEAT else ""
+        if hi is sc.MAXREPEAT or hi > _RELAX_MAX:
+            lo = min(lo, _RELAX_MAX)
+            return body + ("*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}") + lazy
+        return body + f"{{{lo},{hi}}}" + lazy
+    raise _Unsupported  # back-references, look-arounds, conditionals: not RE2 syntax anyway
+
+
+def relax_pattern(pattern: str) -> str | None:
+    """A superset of ``pattern`` (RE2 syntax, matched case-insensitively) without large bounded
+    repeats, for the Hyperscan prefilter; None when the pattern uses syntax that is not handled
+    here (the caller then uses the pattern itself)."""
+    if _RELAX_REJECT.search(pattern):
+        return None
+    from re import _constants as sc  # type: ignore[attr-defined]
+    from re import _parser as sp  # type: ignore[attr-defined]
+
+    try:
+        tree = sp.parse(pattern, re.IGNORECASE)
+        if tree.state.flags & ~(re.IGNORECASE | re.UNICODE):
+            return None
+        return _relax_items(list(tree), sc)
+    except (_Unsupported, re.error, RecursionError, OverflowError, ValueError, TypeError):
+        return None
+
+
 class Engine(Protocol):
     name: str
 
@@ -166,11 +267,13 @@ def _compile_db(exprs: Sequence[str], flags: Sequence[int], path: Path | None) -
     return db
 
 
-def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int], background: bool = False) -> _PendingDb:
+def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int], background: bool = False,
+                  fallback: Sequence[str] | None = None) -> _PendingDb:
     """A block-mode Hyperscan database from the in-process cache, the on-disk cache, or a fresh
     compile (in a background thread when ``background``; the returned entry's ``done`` event is
     set when it is ready). The serialized database is keyed by a hash of the patterns, flags and
-    Hyperscan version, so a changed rule file recompiles."""
+    Hyperscan version, so a changed rule file recompiles. ``fallback``: expressions compiled
+    instead if Hyperscan rejects ``exprs`` (same ids and flags)."""
     import hyperscan
 
     key = hashlib.sha256(json.dumps([list(exprs), list(flags), getattr(hyperscan, "__version__", "")])
@@ -194,7 +297,12 @@ def _hyperscan_db(exprs: Sequence[str], flags: Sequence[int], background: bool =
 
     def work() -> None:
         try:
-            entry.db = _compile_db(exprs, flags, path)
+            try:
+                entry.db = _compile_db(exprs, flags, path)
+            except Exception:
+                if fallback is None or list(fallback) == list(exprs):
+                    raise
+                entry.db = _compile_db(fallback, flags, path)
         except BaseException as exc:  # noqa: BLE001 - reported to the waiting engine
             entry.error = exc
         finally:
@@ -225,9 +333,11 @@ class _HyperscanRulePrefilter:
         self._hs = hyperscan
         rule_flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER
         gate_flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
-        exprs = list(patterns) + list(gates)
+        # each rule as its relaxed superset (see relax_pattern), the pattern itself if that fails
+        relaxed = [relax_pattern(p) or p for p in patterns]
+        exprs = relaxed + list(gates)
         flags = [rule_flags] * len(patterns) + [gate_flags] * len(gates)
-        self._entry = _hyperscan_db(exprs, flags, background)
+        self._entry = _hyperscan_db(exprs, flags, background, list(patterns) + list(gates))
         self._db: Any = self._entry.db
         self._local = threading.local()
 
@@ -357,6 +467,9 @@ class PrefilterEngine:
         if anchor_enum is not None and all(hasattr(r, "_regexp") for r in self._rx):
             self._raw = [r._regexp for r in self._rx]
             self._unanchored = anchor_enum
+            self._anchor_start = re2._Anchor.ANCHOR_START
+            # each rule's relaxed superset (relax_pattern) in RE2, for _find; None: not relaxed
+            self._relaxed: list[Any] = [_re2_or_none(re2, relax_pattern(p), opts) for p in patterns]
 
     @property
     def name(self) -> str:
@@ -428,6 +541,36 @@ class PrefilterEngine:
         ids, direct = self._match(data)
         return self._split(ids, direct, data)
 
+    def _find(self, i: int, data: bytes, pos: int, size: int) -> tuple[int, int]:
+        """The leftmost-first match of rule ``i`` in ``data[pos:size]`` (RE2 semantics, the text
+        before ``pos`` is context), or (-1, -1).
+
+        An unanchored RE2 search with a pattern that has large bounded repeats (``[^\\n]{3,800}``)
+        can blow up RE2's lazy DFA: every position may start a match, and each start carries its
+        own repeat counters, so the DFA cache overflows and RE2 falls back to a slow path. The
+        relaxed superset (no large bounded repeats) has a small DFA; its leftmost match start
+        ``a0`` is a lower bound for the exact match's start (every exact match is a relaxed
+        match), and no relaxed match means no exact match. The exact pattern then runs anchored at
+        ``a0``, where it explores one start only; if it does not match there, the next relaxed
+        start is tried (a few times, then one unanchored search from there). Same spans as an
+        unanchored exact search."""
+        assert self._raw is not None
+        rx = self._raw[i]
+        rr = self._relaxed[i]
+        if rr is None:
+            span: tuple[int, int] = rx.Match(self._unanchored, data, pos, size)[0]
+            return span
+        for _ in range(_ANCHORED_TRIES):
+            a0 = rr.Match(self._unanchored, data, pos, size)[0][0]
+            if a0 < 0:
+                return (-1, -1)
+            span = rx.Match(self._anchor_start, data, a0, size)[0]
+            if span[0] >= 0 or a0 >= size:
+                return span
+            pos = a0 + 1  # the exact match, if any, starts after a0
+        span = rx.Match(self._unanchored, data, pos, size)[0]
+        return span
+
     def scan(self, text: str, skip: frozenset[int] | set[int] = frozenset()) -> list[Hit]:
         """Hits in ``text``; rules in ``skip`` are not run (already matched in another view).
         Gate hits come first, in gate order; then rule hits by rule index and position."""
@@ -448,11 +591,10 @@ class PrefilterEngine:
         for i in sorted(rules):
             k = 0
             if raw is not None:
-                rx = raw[i]
-                anchor = self._unanchored
+                find = self._find
                 pos = 0
                 while True:
-                    a, b = rx.Match(anchor, data, pos, size)[0]
+                    a, b = find(i, data, pos, size)
                     if a < 0:
                         break
                     out.append((i, a, b))
@@ -473,6 +615,19 @@ class PrefilterEngine:
                     if k >= MAX_PER_RULE:
                         break
         return out
+
+
+_ANCHORED_TRIES = 8  # relaxed starts tried with an anchored exact match before a plain search
+
+
+def _re2_or_none(re2: Any, pattern: str | None, opts: Any) -> Any:
+    """The C-level RE2 object for ``pattern``, or None (no pattern, or RE2 rejects it)."""
+    if pattern is None:
+        return None
+    try:
+        return re2.compile(pattern.encode(), opts)._regexp
+    except Exception:  # noqa: BLE001 - the exact pattern is used alone then
+        return None
 
 
 def make_engine(patterns: Sequence[str], anchors: Sequence[Sequence[Sequence[str]]],
