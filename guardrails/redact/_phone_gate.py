@@ -60,6 +60,8 @@ _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d"
 _PLAIN = re.compile(f"[0-9](?:[0-9 \\-./(){_DASHES}]*[0-9])?")
 _PLAIN_CANDIDATE = re.compile(f"[0-9 \\-./()\\[\\]\u00a0{_DASHES}+\uff0b]+")
 _RUN = re.compile(r"[0-9]+")
+#: A plain number, then an extension written with one x.
+_WITH_X = re.compile(f"([0-9 \\-./()\\[\\]{_DASHES}+\uff0b]*[0-9][ )]*)[xX] ?[0-9]+")
 #: Characters no candidate of the matcher contains in a window the gate judges: they are not
 #: phone punctuation, and they could only be part of an extension, which needs a letter or a
 #: ``#`` between the digits (such windows are not judged).
@@ -224,8 +226,18 @@ class PhoneGate:
         if sum(1 for c in candidate if c.isdigit()) < 2:
             return False  # parse() refuses it (not a viable number) whatever the region
         r = self._regions.get(region)
-        if r is None or _PLAIN_CANDIDATE.fullmatch(candidate) is None:
+        if r is None:
             return True
+        if _PLAIN_CANDIDATE.fullmatch(candidate) is None:
+            m = _WITH_X.fullmatch(candidate)
+            if m is None:
+                return True
+            # "555-0199 x12": parse() reads the extension (the number before the x) or, when
+            # that part is not viable, all the digits (one letter is not a vanity number)
+            return self._plain_may_be_valid(r, m.group(1)) or self._plain_may_be_valid(r, candidate)
+        return self._plain_may_be_valid(r, candidate)
+
+    def _plain_may_be_valid(self, r: _Region, candidate: str) -> bool:
         ds = "".join(c for c in candidate if "0" <= c <= "9")
         if "+" in candidate or "\uff0b" in candidate:
             return self._plus_may_be_valid(r, candidate, ds)

@@ -263,7 +263,8 @@ def test_phone_gate_keeps_every_valid_number():
         intl = phonenumbers.format_number(n, Fmt.INTERNATIONAL)
         nat = phonenumbers.format_number(n, Fmt.NATIONAL)
         forms = [phonenumbers.format_number(n, Fmt.E164), intl, nat, intl.replace("+", "00", 1),
-                 intl.replace("+", "011 ", 1), intl[1:], nat.replace(" ", "-"), nat.replace(" ", "")]
+                 intl.replace("+", "011 ", 1), intl[1:], nat.replace(" ", "-"), nat.replace(" ", ""),
+                 nat + " x12", intl + "x345"]
         for f in forms:
             w = rng.choice(["call ", "a ", "(", ""]) + f + rng.choice(["", " now", ":"])
             keep = gate.regions(w)
