@@ -183,7 +183,7 @@ class Normalized:
 
 _ESCAPES = re.compile(r"\\[nrt]")
 _TABS = str.maketrans({"\t": " ", "\r": " "})
-_SP_RUN = re.compile(r"  +")
+_SP_RUN = re.compile(r"   *")  # runs of 2+ spaces; a two-space literal prefix is searched fast
 _NL_TAIL = re.compile(r"\n[ \n]+")
 _WS_RUN_SPACES = re.compile(r"   *")  # [ \n]{2,} once newlines are spaces
 
