@@ -5,8 +5,9 @@ recognizers and the shape recognizers) run through Presidio's ``AnalyzerEngine``
 ``no_op`` NLP engine and through the fast path, side by side on the same texts, in one run.
 Each engine runs over the same batch of texts in its own loop (interleaving them per text
 leaves the CPU caches cold for whichever runs second: the fast path then measures 84 us
-instead of 14-26 us on 1 KB prose). The fast path's phone cache is cleared before every
-text. Medians per text.
+instead of 14-26 us on 1 KB prose); the pair of loops runs three times and each text keeps
+its fastest time per engine (robust against other jobs on the machine). The fast path's
+caches are cleared before every text. Medians per text; the load average is printed.
 
     .venv/bin/python benchmarks/bench_redact.py [--bench ../shared/bench] [--no-write]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -29,6 +31,15 @@ from guardrails.evals.common import format_table, read_jsonl
 from guardrails.evals.pii import TARGET_ENTITIES, evaluate_pii
 from guardrails.evals.secrets import evaluate_secrets
 from guardrails.redact.redactor import Redactor
+
+_REPEATS = 3
+
+
+def _load() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "n/a"
 
 
 def build(pool: list[str], size: int, rng: random.Random) -> str:
@@ -66,19 +77,22 @@ def main() -> int:
         "PII-dense (synthetic PII sentences)": [r["text"] for r in pii_recs],
     }
     rows = []
+    load_before = _load()
     for fam, pool in families.items():
         for size, n in ((1_000, 30), (10_000, 10)):
             batch = [build(pool, size, rng) for _ in range(n)]
-            tp, tf = [], []
-            for t in batch:  # Presidio over the batch, then the fast path over the same batch
-                t0 = time.perf_counter()
-                engine.analyze(t, language="en")
-                tp.append(time.perf_counter() - t0)
-            for t in batch:
-                fast.clear_cache()  # cold phone cache for every text
-                t0 = time.perf_counter()
-                fast.analyze_results(t)
-                tf.append(time.perf_counter() - t0)
+            tp = [float("inf")] * n
+            tf = [float("inf")] * n
+            for _ in range(_REPEATS):
+                for i, t in enumerate(batch):  # Presidio over the batch, then the fast path
+                    t0 = time.perf_counter()
+                    engine.analyze(t, language="en")
+                    tp[i] = min(tp[i], time.perf_counter() - t0)
+                for i, t in enumerate(batch):
+                    fast.clear_cache()  # cold caches for every text
+                    t0 = time.perf_counter()
+                    fast.analyze_results(t)
+                    tf[i] = min(tf[i], time.perf_counter() - t0)
             mp, mf = statistics.median(tp), statistics.median(tf)
             rows.append([fam, f"{size // 1000} KB", f"{mp * 1e3:.2f} ms", f"{mf * 1e6:.0f} us", f"{mp / mf:.0f}x"])
             print(rows[-1], flush=True)
@@ -89,6 +103,7 @@ def main() -> int:
         fast.analyze_results(t)
         lat.append(time.perf_counter() - t0)
     p50 = statistics.median(lat) * 1e6
+    load_after = _load()
     speed = format_table(["texts", "size", "Presidio (no_op) median", "fast path median", "speed-up"], rows)
 
     pii = evaluate_pii(pii_recs, redactor=Redactor(TARGET_ENTITIES), progress=False)
@@ -122,10 +137,20 @@ def main() -> int:
         "",
         f"1 KB prose without PII or digits, fast path alone, 3,000 runs: **p50 {p50:.1f} us**.",
         "",
+        f"Load average (1/5/15 min) before the speed runs {load_before}, after {load_after} "
+        f"(the machine is shared with other jobs; each text keeps its fastest of {_REPEATS} runs per engine).",
+        "",
         "The fast path's results equal Presidio's on the same recognizers "
-        "(`tests/redact/test_fastpath_equivalence.py`). Where texts carry many digit groups the "
-        "phone recognizer's `phonenumbers` validation (about 0.3-0.5 ms per candidate for 8 regions) "
-        "dominates and the speed-up falls; see the rows above.",
+        "(`tests/redact/test_fastpath_equivalence.py`: mixed samples, DEV sentences, synthetic "
+        "phone-heavy prose, digit tables and log lines; the phone gates against `PhoneNumberMatcher` "
+        "on random digit windows and on valid example numbers of many countries). Presidio's phone "
+        "recognizer runs `phonenumbers`' matcher for 8 regions over the whole text; the fast path runs "
+        "it on windows around digit chains, only for the regions whose metadata allows a valid number "
+        "there, and parses only the candidates that could be valid (`guardrails/redact/_phone_gate.py`). "
+        "On PII-dense text what remains is mostly `phonenumbers` parsing and validating numbers that "
+        "are, or nearly are, real phone numbers (tens of microseconds per number and region that can "
+        "match) plus Python work per digit chain; equal results need that validation, so the speed-up "
+        "there stays far below 100x.",
     ])
     print(body)
     if not a.no_write:

@@ -42,7 +42,7 @@ from typing import Any
 __all__ = ["PHONE_CHAIN", "Detection", "FastAnalyzer", "RedactionError", "relax_pattern"]
 
 from ..errors import GuardrailError
-from ._phone_gate import PhoneGate
+from ._phone_gate import PhoneGate, shared_gate
 
 
 class RedactionError(GuardrailError):
@@ -880,7 +880,7 @@ class FastAnalyzer:
             gate: PhoneGate | None = None
             if (rec.leniency or 0) >= 1:
                 try:
-                    gate = PhoneGate(tuple(rec.supported_regions))
+                    gate = shared_gate(tuple(rec.supported_regions))
                 except Exception:  # noqa: BLE001 - unknown metadata layout: no gate
                     gate = None
                 if gate is not None and not gate.enabled:
