@@ -112,10 +112,10 @@ def _re_char(c: int) -> str:
     return ch if ch.isalnum() else f"\\x{c:02x}"
 
 
-def _relax_items(items: Any, sc: Any) -> str:
+def _relax_items(items: Any, sc: Any, changed: list[int]) -> str:
     out = []
     for op, av in items:
-        out.append(_relax_item(op, av, sc))
+        out.append(_relax_item(op, av, sc, changed))
     return "".join(out)
 
 
@@ -140,7 +140,7 @@ def _relax_class(items: Any, sc: Any) -> str:
     return "[" + neg + "".join(out) + "]"
 
 
-def _relax_item(op: Any, av: Any, sc: Any) -> str:
+def _relax_item(op: Any, av: Any, sc: Any, changed: list[int]) -> str:
     if op is sc.LITERAL:
         return _re_char(av)
     if op is sc.NOT_LITERAL:
@@ -158,14 +158,16 @@ def _relax_item(op: Any, av: Any, sc: Any) -> str:
         _group, add_flags, del_flags, sub = av
         if add_flags or del_flags:
             raise _Unsupported
-        return "(?:" + _relax_items(sub, sc) + ")"
+        return "(?:" + _relax_items(sub, sc, changed) + ")"
     if op is sc.BRANCH:
-        return "(?:" + "|".join(_relax_items(b, sc) for b in av[1]) + ")"
+        return "(?:" + "|".join(_relax_items(b, sc, changed) for b in av[1]) + ")"
     if op is sc.MAX_REPEAT or op is sc.MIN_REPEAT:
         lo, hi, sub = av
-        body = "(?:" + _relax_items(sub, sc) + ")"
+        body = "(?:" + _relax_items(sub, sc, changed) + ")"
         lazy = "?" if op is sc.MIN_REPEAT else ""
         if hi is sc.MAXREPEAT or hi > _RELAX_MAX:
+            if hi is not sc.MAXREPEAT or lo > _RELAX_MAX:
+                changed.append(1)  # a bound was dropped
             lo = min(lo, _RELAX_MAX)
             return body + ("*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}") + lazy
         return body + f"{{{lo},{hi}}}" + lazy
@@ -176,18 +178,24 @@ def relax_pattern(pattern: str) -> str | None:
     """A superset of ``pattern`` (RE2 syntax, matched case-insensitively) without large bounded
     repeats, for the Hyperscan prefilter; None when the pattern uses syntax that is not handled
     here (the caller then uses the pattern itself)."""
+    return _relax(pattern)[0]
+
+
+def _relax(pattern: str) -> tuple[str | None, bool]:
+    """(relax_pattern(pattern), whether a repeat bound was dropped)."""
     if _RELAX_REJECT.search(pattern):
-        return None
+        return None, False
     from re import _constants as sc  # type: ignore[attr-defined]
     from re import _parser as sp  # type: ignore[attr-defined]
 
+    changed: list[int] = []
     try:
         tree = sp.parse(pattern, re.IGNORECASE)
         if tree.state.flags & ~(re.IGNORECASE | re.UNICODE):
-            return None
-        return _relax_items(list(tree), sc)
+            return None, False
+        return _relax_items(list(tree), sc, changed), bool(changed)
     except (_Unsupported, re.error, RecursionError, OverflowError, ValueError, TypeError):
-        return None
+        return None, False
 
 
 class Engine(Protocol):
@@ -468,8 +476,12 @@ class PrefilterEngine:
             self._raw = [r._regexp for r in self._rx]
             self._unanchored = anchor_enum
             self._anchor_start = re2._Anchor.ANCHOR_START
-            # each rule's relaxed superset (relax_pattern) in RE2, for _find; None: not relaxed
-            self._relaxed: list[Any] = [_re2_or_none(re2, relax_pattern(p), opts) for p in patterns]
+            # each rule's relaxed superset (relax_pattern) in RE2, for _find; None when no repeat
+            # bound was dropped (then the pattern itself is as cheap to search)
+            self._relaxed: list[Any] = []
+            for p in patterns:
+                rp, changed = _relax(p)
+                self._relaxed.append(_re2_or_none(re2, rp, opts) if changed else None)
 
     @property
     def name(self) -> str:
