@@ -142,6 +142,7 @@ class PhoneGate:
         self._lengths: dict[str, tuple[int, int]] = {}  # shortest, longest national number
         self._cache: dict[str, tuple[str, ...]] = {}
         self._nsn: dict[tuple[str, str], bool] = {}
+        self._valid: dict[tuple[str, str, bool], bool] = {}
         self._plus: dict[tuple[str, str, int, int], tuple[Any]] = {}
         self._lock = threading.Lock()
         self._matcher_cls: Any = None
@@ -174,6 +175,7 @@ class PhoneGate:
         with self._lock:
             self._cache.clear()
             self._nsn.clear()
+            self._valid.clear()
             self._plus.clear()
 
     # ------------------------------------------------------------------ window gate
@@ -185,11 +187,15 @@ class PhoneGate:
         if cached is not None:
             return cached
         out = self._judge(window)
-        with self._lock:
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[window] = out
+        self._put(self._cache, window, out)
         return out
+
+    def _put(self, d: dict[Any, Any], key: Any, value: Any) -> None:
+        """Bounded insert (the oldest entry goes first)."""
+        with self._lock:
+            if len(d) >= _CACHE_SIZE:
+                d.pop(next(iter(d)), None)
+            d[key] = value
 
     def _judge(self, window: str) -> tuple[str, ...]:
         if "+" in window or "\uff0b" in window:
@@ -281,10 +287,7 @@ class PhoneGate:
                         return found  # the region matters: nothing is shared
                     shared = None if found is None else PhoneNumberMatch(found.start, found.raw_string,
                                                                          found.number)
-                    with gate._lock:
-                        if len(gate._plus) >= _CACHE_SIZE:
-                            gate._plus.pop(next(iter(gate._plus)), None)
-                        gate._plus[key] = (shared,)
+                    gate._put(gate._plus, key, (shared,))
                     return found
 
             cls = self._matcher_cls = _GatedMatcher
@@ -375,6 +378,14 @@ class PhoneGate:
     def _may_be_valid(self, r: _Region, ds: str, *, after_cc: bool = False) -> bool:
         """``ds``: the digits parse() sees with default region ``r``; with ``after_cc`` the
         digits after a country code already read (only national prefixes may follow)."""
+        key = (r.code, ds, after_cc)
+        hit = self._valid.get(key)
+        if hit is None:
+            hit = self._judge_digits(r, ds, after_cc)
+            self._put(self._valid, key, hit)
+        return hit
+
+    def _judge_digits(self, r: _Region, ds: str, after_cc: bool) -> bool:
         heads = [ds]
         if not after_cc:
             m = None if r.idd is None else r.idd.match(ds)
@@ -407,9 +418,7 @@ class PhoneGate:
             t = self._types[cc].get(len(nsn))
             hit = bool(g is not None and t is not None and g.fullmatch(nsn) is not None
                        and t.fullmatch(nsn) is not None)
-            if len(self._nsn) >= _CACHE_SIZE:
-                self._nsn.pop(next(iter(self._nsn)), None)
-            self._nsn[key] = hit
+            self._put(self._nsn, key, hit)
         return hit
 
 
