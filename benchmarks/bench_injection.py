@@ -3,6 +3,8 @@ adversarial inputs. Writes the ``## Injection screen`` section of benchmarks/RES
 
     .venv/bin/python benchmarks/bench_injection.py [--data ../shared/bench/texts_dev.jsonl]
         [--runs 3] [--no-write]
+    .venv/bin/python benchmarks/bench_injection.py --dump OUT.json [--rules SNAPSHOT.yaml ...]
+    .venv/bin/python benchmarks/bench_injection.py --compare OLD.json NEW.json
 
 The same code as ``perimeter eval texts`` does the screening (guardrails.evals.texts). Latency is
 measured per record around ``InjectionDetector.scan`` (median of ``--runs`` passes per record);
@@ -18,6 +20,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import machine, write_section
 
 from guardrails.detect import InjectionDetector
+from guardrails.detect import detector as detector_mod
 from guardrails.detect.normalize import normalize
 from guardrails.evals.common import format_table, percentile, read_jsonl
 from guardrails.evals.texts import KIND_MAP, Outcome, evaluate_texts, metrics, report
@@ -47,8 +51,10 @@ def quality_tables(rep: dict[str, Any], outcomes: list[Outcome]) -> str:
     o = rep["overall"]
     rows.append(["**all**", o["n"], _pct(o["recall"]), _pct(o["fpr"]), _pct(o["precision"]), _pct(o["f1"]),
                  _us(o["latency_us_p50"]), _us(o["latency_us_p99"])])
-    for name, sel in [("benign without harmful_plain", lambda x: not x.label and x.kind != "harmful_plain"),
-                      ("hard_negative", lambda x: x.kind == "hard_negative")]:
+    subsets: list[tuple[str, Callable[[Outcome], bool]]] = [
+        ("benign without harmful_plain", lambda x: not x.label and x.kind != "harmful_plain"),
+        ("hard_negative", lambda x: x.kind == "hard_negative")]
+    for name, sel in subsets:
         m = metrics([x for x in outcomes if sel(x)])
         rows.append([name, m["n"], "-", _pct(m["fpr"]), "-", "-", _us(m["latency_us_p50"]),
                      _us(m["latency_us_p99"])])
@@ -68,6 +74,11 @@ def quality_tables(rep: dict[str, Any], outcomes: list[Outcome]) -> str:
 
 def latency_per_kb(outcomes: list[Outcome]) -> tuple[float, float]:
     per = [o.latency_us / (max(o.chars, 256) / 1024.0) for o in outcomes]
+    return percentile(per, 50), percentile(per, 99)
+
+
+def latency_per_record(outcomes: list[Outcome]) -> tuple[float, float]:
+    per = [o.latency_us for o in outcomes]
     return percentile(per, 50), percentile(per, 99)
 
 
@@ -91,8 +102,22 @@ def engine_table(records: list[dict[str, Any]], runs: int) -> str:
     stages: list[tuple[str, Any]] = [("normalize only (baseline)", lambda: [normalize(t) for t in texts])]
     stages += [(f"prefilter: {k}", None) for k in engines]
     stages += [(f"full scan: {k}", None) for k in engines]
+    stages += [("full scan without the jailbreak post-processing (default engine)", None)]
     for label, fn in stages:
-        if fn is None:
+        if label.startswith("full scan without"):
+            det = InjectionDetector()
+            det.engine.wait_ready()
+
+            def fn(d: InjectionDetector = det) -> Any:
+                # jailbreak_signals (token soup, lazy cue rules, co-occurrence) replaced by a no-op:
+                # the difference to the default full scan is what that post-processing costs
+                saved = detector_mod.jailbreak_signals
+                detector_mod.jailbreak_signals = lambda _t, hits, *_a, **_k: hits
+                try:
+                    return [d.scan(t, kind="tool_result") for t in texts]
+                finally:
+                    detector_mod.jailbreak_signals = saved
+        elif fn is None:
             engine = engines[label.split(": ", 1)[1]]
             det = InjectionDetector(engine=engine)
             det.engine.wait_ready()  # measure the engine itself, not its background compile
@@ -214,6 +239,49 @@ def lexical_section(records: list[dict[str, Any]], outcomes: list[Outcome], loso
     ])
 
 
+def dump_results(records: list[dict[str, Any]], out: str, rules: list[str] | None) -> int:
+    """Every record scanned as ``input`` and as ``tool_result``: hits (rule, category, weight,
+    span, via), score (exact repr), findings' rules and spans, signals."""
+    import json
+
+    from guardrails.detect.rules import load_rules
+
+    det = InjectionDetector(load_rules(rules) if rules else None)
+    det.engine.wait_ready()
+    rows = []
+    for rec in records:
+        for kind in ("input", "tool_result"):
+            res = det.scan(str(rec["text"]), kind=kind)
+            rows.append({"id": rec.get("id"), "kind": kind, "score": repr(res.score),
+                         "hits": [[h.rule, h.category, h.weight, list(h.span), h.via] for h in res.hits],
+                         "findings": [[f.rule, list(f.span) if f.span else None] for f in res.findings],
+                         "signals": dict(res.signals)})
+    Path(out).write_text(json.dumps(rows), encoding="utf-8")
+    print(f"{len(rows)} scans of {len(records)} records written to {out} (engine {det.engine.name})")
+    return 0
+
+
+def compare_dumps(old: str, new: str) -> int:
+    import json
+
+    a = json.loads(Path(old).read_text(encoding="utf-8"))
+    b = json.loads(Path(new).read_text(encoding="utf-8"))
+    if len(a) != len(b):
+        print(f"different sizes: {len(a)} vs {len(b)} scans")
+        return 1
+    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    print(f"{len(a)} scans compared: {len(diff)} differ")
+    for x, y in diff[:20]:
+        print(f"  {x['id']} ({x['kind']}): score {x['score']} -> {y['score']}")
+        hx = {json.dumps(h) for h in x["hits"]}
+        hy = {json.dumps(h) for h in y["hits"]}
+        for h in sorted(hx - hy):
+            print(f"    - {h}")
+        for h in sorted(hy - hx):
+            print(f"    + {h}")
+    return 1 if diff else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -221,8 +289,21 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--loso", metavar="JSON",
                     help="held-out lexical probabilities from scripts/train_lexical.py --loso")
+    ap.add_argument("--dump", metavar="OUT.json",
+                    help="equivalence check: write every record's hits, spans, score and signals "
+                         "(scanned as input AND tool_result) to OUT.json and exit; run it before "
+                         "and after an engine change (with --rules snapshots) and compare with --compare")
+    ap.add_argument("--rules", nargs="+", metavar="YAML",
+                    help="with --dump: rule files to load instead of the packaged ones (snapshots, "
+                         "e.g. git show HEAD:guardrails/rules/injection.yaml > /tmp/inj.yaml)")
+    ap.add_argument("--compare", nargs=2, metavar=("OLD.json", "NEW.json"),
+                    help="compare two --dump files record by record and exit (1 if they differ)")
     args = ap.parse_args()
+    if args.compare:
+        return compare_dumps(*args.compare)
     records = read_jsonl(args.data)
+    if args.dump:
+        return dump_results(records, args.dump, args.rules)
     t0 = time.perf_counter()
     det = InjectionDetector()
     det.engine.wait_ready()  # the Hyperscan database compiles in the background when not cached
@@ -231,6 +312,7 @@ def main() -> int:
     outcomes = median_outcomes(records, det, args.runs)
     rep = report(outcomes)
     p50kb, p99kb = latency_per_kb(outcomes)
+    p50r, p99r = latency_per_record(outcomes)
     ben = [o for o in outcomes if not o.label and o.kind != "harmful_plain"]
     parts = [
         f"`benchmarks/bench_injection.py` on `{Path(args.data).name}` ({len(records)} texts), default "
@@ -243,8 +325,8 @@ def main() -> int:
         quality_tables(rep, outcomes),
         "",
         f"Latency per KB (records under 256 chars counted as 256): **p50 {p50kb:,.1f} µs/KB, "
-        f"p99 {p99kb:,.1f} µs/KB** (targets 20 / 200). Benign texts only: p50 "
-        f"{latency_per_kb(ben)[0]:,.1f} µs/KB.",
+        f"p99 {p99kb:,.1f} µs/KB** (targets 20 / 200); per record p50 {p50r:,.1f} µs, p99 "
+        f"{p99r:,.1f} µs. Benign texts only: p50 {latency_per_kb(ben)[0]:,.1f} µs/KB.",
         "",
         "Score calibration on this file (share of injections per score bin):",
         "",
