@@ -63,6 +63,7 @@ _GATE_DECODERS: dict[str, tuple[str, ...]] = {
 LEXICAL_PMIN = 0.7  # lexical probability below this adds nothing
 LEXICAL_CHARS = 65_536  # characters the lexical model reads
 MAX_HITS = 512  # rule hits kept per scan (the score saturates long before)
+LAZY_SKIP_ABOVE = 0.9  # jailbreak_signals: no lazy cue matching once the other hits score this
 # Fuzzy confirmation is bounded by its window, not by the clock: the ``regex`` search runs on at
 # most FUZZY_MAX_WINDOW characters around the anchor (the packaged rule's windows are at most ~230),
 # at most MAX_FUZZY times per scan. FUZZY_TIMEOUT is only a safety net far above that work (a few
@@ -152,7 +153,9 @@ def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule],
         signals["soup_pct"] = round(100 * soup.score)
         hits.append(RuleHit(SOUP_RULE, "obfuscation", ws, soup.span, "text"))
     elif soup.weak:  # a thinner suffix counts only after a harmful request (the GCG shape)
-        goals = match_lazy(text, [r for r in by_id.values() if r.lazy and r.category == "goal"])
+        goals = [(r, span) for r, span in match_lazy(
+            text, [r for r in by_id.values() if r.lazy and r.category == "goal"], [soup.span])
+            if r.weight_for(untrusted) >= 0.05]  # a specific request, not a faint topical cue
         if goals:
             hits.append(RuleHit(SOUP_RULE, "obfuscation", soup_weight(0, untrusted, True), soup.span,
                                 "text"))
@@ -164,10 +167,13 @@ def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule],
     free = [(h.rule, h.category) for h in hits if h.weight > 0
             and ((r := by_id.get(h.rule)) is None or not r.requires)]
     unmet = [by_id[h.rule] for h in gated if not by_id[h.rule].satisfied(free)]
-    if unmet:
+    # lazy cues are looked for only where they can matter: not when the rest already saturates
+    gated_ids = {h.rule for h in gated}
+    if unmet and combine(h for h in hits if h.rule not in gated_ids) < LAZY_SKIP_ABOVE:
         probe = Rule("", "", 0.0, 0.0, "", requires=tuple({n for r in unmet for n in r.requires}))
         lazy = [r for r in by_id.values() if r.lazy and probe.satisfied([(r.id, r.category)])]
-        for r, span in match_lazy(text, lazy):
+        near = [h.span for h in gated if by_id[h.rule] in unmet]
+        for r, span in match_lazy(text, lazy, near):
             w = r.weight_for(untrusted)
             if w > 0:
                 hits.append(RuleHit(r.id, r.category, round(w, 4), span, "text"))

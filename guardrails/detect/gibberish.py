@@ -35,7 +35,15 @@ _TOKEN = re.compile(r"\S+")
 # to lower case, at most 15 lower-case letters in a row, ordinary punctuation around or inside
 _PLAIN = re.compile(r"[(\"'*]?(?:[A-Z]?[a-z]{1,15}|[A-Z]{1,8}s?|[0-9][0-9.,:%/-]*|[A-Z][a-z]{1,15}[A-Z][a-z]{1,15})"
                     r"(?:['\u2019.-][A-Za-z0-9]{1,15})*[)\"'*.,;:!?%]{0,3}")
-_DROP_STRONG = str.maketrans("", "", "[]{}<>\\$^`|~=#@_")
+_BRACKETS = frozenset("()[]{}\"'`")
+_ALPHA_RX = re.compile(r"[^\W\d_]")
+_DIGIT_RX = re.compile(r"\d")
+_CODE_RX = re.compile(r"[\[\]{}()<>\\$^`|~=*#@_\"]")
+_HUMP_RX = re.compile(r"[a-z][A-Z]")
+_CAPRUN_RX = re.compile(r"[A-Z]{2}[a-z]{2}")
+_STRONG_RX = re.compile(r"[\[\]{}<>\\$^`|~=#@_]")
+_MIN_CHARS = 60  # shorter texts cannot hold _MIN_TOKENS words
+_HEAD_CHARS = 40  # the opening characters of the line that must be free of code symbols
 _PROBE_CHARS = 80  # the sparse-tail gate looks at this many characters at the end
 _PROBE = re.compile(r"(?i) (?:the|an?|to|of|and|in|is|for|that|you|with|on|it|are|this|be|as|your|or|i) ")
 _SPARSE_CHARS = 200  # characters at the end that hold the last _SPARSE_TAIL words (usually)
@@ -100,11 +108,12 @@ def _odd(tok: str) -> float:
     bare = tok.rstrip(".,;:!?")
     if len(bare) > 2 and bare[0] == "`" and bare[-1] == "`" and bare.count("`") == 2:
         return 0.0  # inline code in prose: `name`
-    core = tok.lstrip(_EDGE_OPEN).rstrip(_EDGE_CLOSE)
-    edges = tok[: len(tok) - len(tok.lstrip(_EDGE_OPEN))] + tok[len(tok.rstrip(_EDGE_CLOSE)):]
-    if core and sum(1 for c in edges if c in _STRONG) and len({c for c in edges if c in "()[]{}\"'`"}) >= 3:
+    left = tok.lstrip(_EDGE_OPEN)
+    core = left.rstrip(_EDGE_CLOSE)
+    edges = tok[: len(tok) - len(left)] + left[len(core):]
+    if core and _STRONG_RX.search(edges) is not None and len(set(edges) & _BRACKETS) >= 3:
         return 1.0  # a pile of mixed closers / openers glued to a word: timeout.....")]
-    strong = sum(1 for c in tok if c in _STRONG)
+    strong = len(_STRONG_RX.findall(tok))
     if not core:
         return 1.0 if strong >= 2 or (len(tok) >= 3 and tok not in _BENIGN_SYMBOL_TOKENS
                                        and tok.strip(".!?,;:-") != "" and strong >= 1) else 0.0
@@ -112,20 +121,15 @@ def _odd(tok: str) -> float:
         return 0.0  # URL / e-mail address
     if core[0] in "#@" and core[1:].replace("_", "").isalnum():
         return 0.0  # hashtag / mention
-    if not any(c.isalpha() for c in core):
-        if any(c.isdigit() for c in core):
+    if _ALPHA_RX.search(core) is None:
+        if _DIGIT_RX.search(core) is not None:
             return 0.0
         return 1.0 if len(core) >= 2 and core not in _BENIGN_SYMBOL_TOKENS else 0.0
-    if strong >= 2 or any(c in _CODE for c in core):
+    if strong >= 2 or _CODE_RX.search(core) is not None:
         return 1.0
-    humps = 0
-    for j in range(2, len(core)):
-        a, b = core[j - 1], core[j]
-        if a.islower() and b.isupper():
-            humps += 1  # glued CamelCase after position 1 (iPhone, eBay stay clean)
-        elif a.isupper() and core[j - 2].isupper() and b.islower() and j < len(core) - 1 \
-                and core[j + 1].islower():
-            humps += 1  # a run of capitals glued to a lower-case word: XVIIIblogs, HTMLParser
+    # glued CamelCase after position 1 (iPhone, eBay stay clean); a run of capitals glued to a
+    # lower-case word (XVIIIblogs, HTMLParser)
+    humps = len(_HUMP_RX.findall(core, 1)) + len(_CAPRUN_RX.findall(core))
     if humps >= 2 or (humps == 1 and not core[0].isupper()):
         return 1.0
     if humps == 1:
@@ -141,6 +145,8 @@ def suffix_soup(text: str) -> SoupScore:
     Cheap exits first: most texts end in prose (function words, no code symbols) and leave after
     a few C-level string operations on the last ``MAX_LINE`` characters."""
     end = len(text)
+    if end < _MIN_CHARS:
+        return _NONE
     while end > 0 and text[end - 1] in " \t\r\n":
         end -= 1
     start = max(text.rfind("\n", max(0, end - MAX_LINE), end) + 1, end - MAX_LINE, 0)
@@ -149,10 +155,14 @@ def suffix_soup(text: str) -> SoupScore:
     line = text[start:end]
     # two cheap gates (C-level string operations): odd token shapes need code symbols; a sparse
     # tail has none of the commonest function words in its last characters
-    sym = len(line) - len(line.translate(_DROP_STRONG))
-    maybe_sparse = _PROBE.search(line, max(0, len(line) - _PROBE_CHARS)) is None
+    sym = len(_STRONG_RX.findall(line))
+    tail = line[-_PROBE_CHARS:]
+    maybe_sparse = not (" the " in tail or " a " in tail or " to " in tail or " and " in tail
+                        or " of " in tail) and _PROBE.search(tail) is None
     if sym < 3 and not maybe_sparse:
         return _NONE
+    if sym >= 3 and _STRONG_RX.search(line, 0, _HEAD_CHARS) is not None and not maybe_sparse:
+        return _NONE  # code symbols already in the opening words: code or markup, not prose
     first = line.split(None, _HEAD_MIN)[:_HEAD_MIN]
     if len(first) < _HEAD_MIN or any(_odd(t) >= 1.0 for t in first) or sum(
             1 for t in first if t.strip(_STRIP).replace("'", "").replace("-", "").islower()) * 3 < _HEAD_MIN * 2:

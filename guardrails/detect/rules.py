@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["CATEGORIES", "LAZY_CHARS", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_rules",
+__all__ = ["CATEGORIES", "LAZY_CHARS", "LAZY_WINDOW", "PACKAGED", "Rule", "RuleSet", "default_rules", "load_rules",
            "match_lazy"]
 
 CATEGORIES = frozenset({
@@ -26,7 +26,9 @@ CATEGORIES = frozenset({
 # the packaged rule files, loaded in this order (a later file may use the macros of the files before it)
 PACKAGED = ("injection.yaml", "jailbreak.yaml")
 _MACRO = re.compile(r"\{([a-z_][a-z_0-9]*)\}")
-LAZY_CHARS = 65_536  # characters of a text that lazy rules read
+LAZY_CHARS = 8_192  # characters of a text that lazy rules read, at most
+LAZY_WINDOW = 600  # ... around the hits that asked for them
+_LEETISH = re.compile(r"[a-z][0-9@$|][a-z0-9]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,26 +187,61 @@ def _compiled(pattern: str) -> Any:
     return re2.compile(pattern, opts)
 
 
-def match_lazy(text: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[int, int]]]:
-    """First match of each lazy rule in the normalized first ``LAZY_CHARS`` characters of
-    ``text``, as (rule, span in the original text). RE2: linear time."""
+def match_lazy(text: str, rules: Sequence[Rule],
+               near: Sequence[tuple[int, int]] = ()) -> list[tuple[Rule, tuple[int, int]]]:
+    """First match of each lazy rule, as (rule, span in the original text); rules are tried in
+    order and, once one of a category matched, the later ones of that category are skipped (put
+    the specific cue first, the broad one after it). With ``near`` (spans
+    of the hits that asked for the rules), only the text within ``LAZY_WINDOW`` characters of them
+    is read: a co-occurrence is a local thing, and a long document costs no more than a short
+    one. At most ``LAZY_CHARS`` characters in all. RE2: linear time."""
     if not rules:
         return []
+    if near:
+        wins: list[list[int]] = []
+        for a, b in sorted(near):
+            lo, hi = max(0, a - LAZY_WINDOW), min(len(text), b + LAZY_WINDOW)
+            if wins and lo <= wins[-1][1]:
+                wins[-1][1] = max(wins[-1][1], hi)
+            else:
+                wins.append([lo, hi])
+    else:
+        wins = [[0, len(text)]]
+    out: list[tuple[Rule, tuple[int, int]]] = []
+    todo = list(rules)
+    budget = LAZY_CHARS
+    for lo, hi in wins:
+        if not todo or budget <= 0:
+            break
+        hi = min(hi, lo + budget)
+        budget -= hi - lo
+        for r, (x, y) in _match_piece(text[lo:hi], todo):
+            out.append((r, (x + lo, y + lo)))
+            todo = [t for t in todo if t.category != r.category]
+    return out
+
+
+def _match_piece(piece: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[int, int]]]:
     from .normalize import leet_view, normalize
 
-    norm = normalize(text[:LAZY_CHARS])
+    norm = normalize(piece)
     # line breaks read as spaces (cue phrases wrap across lines); same length, so spans stay valid
     flat = norm.text.replace("\n", " ")
     views = [flat]
-    lv = leet_view(flat) if any(c.isdigit() or c in "@$|" for c in flat) else None
-    if lv is not None:
-        views.append(lv)  # leetspeak folded, same length: the spans stay valid
+    if _LEETISH.search(flat) is not None:  # a digit or symbol inside a word: h0w, m4k3
+        lv = leet_view(flat)
+        if lv is not None:
+            views.append(lv)  # leetspeak folded, same length: the spans stay valid
     out: list[tuple[Rule, tuple[int, int]]] = []
+    done: set[str] = set()
     for r in rules:
+        if r.category in done:
+            continue
         for view in views:
             m = _compiled(r.pattern).search(view)
             if m is not None:
                 out.append((r, norm.to_orig(m.start(), m.end())))
+                done.add(r.category)
                 break
     return out
 
