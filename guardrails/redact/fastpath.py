@@ -120,12 +120,19 @@ def _short_tables() -> dict[int, Container[str]]:
     return _SHORT_VALID
 
 
+def _has_ascii_digit(text: str) -> bool:
+    return any(d in text for d in "0123456789")  # ten C-speed substring searches
+
+
 def _short_chain_is_inert(chain: str) -> bool:
     """True when a chain of 4 to 6 digits cannot contain a valid number (default regions)."""
-    import unicodedata
-
     tables = _short_tables()
-    digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
+    if chain.isascii():
+        digits = "".join(c for c in chain if "0" <= c <= "9")
+    else:
+        import unicodedata
+
+        digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
     n = len(digits)
     if n not in tables or "x" in chain.lower() or "\uff58" in chain:
         return False
@@ -629,7 +636,9 @@ class FastAnalyzer:
                 data = text.translate(_FOLD).encode("utf-8")
             else:
                 data = text.encode("utf-8")
-            if not self._hs.any_match(data):
+            # the quick pass only pays off where candidates are rare: text with a digit
+            # almost always has one (phone chains), so it goes straight to the full scan
+            if not _has_ascii_digit(text) and not self._hs.any_match(data):
                 return out
             hits: list[tuple[int, int, int]] = []
             try:
