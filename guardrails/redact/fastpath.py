@@ -124,8 +124,20 @@ def _has_ascii_digit(text: str) -> bool:
     return any(d in text for d in "0123456789")  # ten C-speed substring searches
 
 
+_INERT: dict[str, bool] = {}  # chain -> _short_chain_is_inert (bounded; cleared with the caches)
+
+
 def _short_chain_is_inert(chain: str) -> bool:
     """True when a chain of 4 to 6 digits cannot contain a valid number (default regions)."""
+    hit = _INERT.get(chain)
+    if hit is None:
+        hit = _INERT[chain] = _judge_short_chain(chain)
+        if len(_INERT) > 4096:
+            _INERT.clear()
+    return hit
+
+
+def _judge_short_chain(chain: str) -> bool:
     tables = _short_tables()
     if chain.isascii():
         digits = "".join(c for c in chain if "0" <= c <= "9")
@@ -140,8 +152,9 @@ def _short_chain_is_inert(chain: str) -> bool:
         table = tables.get(k)
         if table is None:
             return False
-        if any(digits[i:i + k] in table for i in range(n - k + 1)):
-            return False
+        for i in range(n - k + 1):
+            if digits[i:i + k] in table:
+                return False
     return True
 
 
@@ -901,6 +914,7 @@ class FastAnalyzer:
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._phone_cache.clear()
+            _INERT.clear()
             for gate in self._gates.values():
                 if gate is not None:
                     gate.clear_cache()
