@@ -24,6 +24,7 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 
 from ..verdict import Action, Finding
 from .classifier import TextClassifier
+from .decoders import TRIGGERS, triggered_payloads
 from .engine import PrefilterEngine, make_engine
 from .gibberish import SOUP_RULE, soup_weight, suffix_soup
 from .lexical import LexicalModel
@@ -408,6 +409,8 @@ class InjectionDetector:
             payloads = find_payloads(text, norm, encodings=encodings) if payload_gates else []
             if norm.tag_text and norm.tag_span is not None:
                 payloads.append(Payload("tags", norm.tag_span, norm.tag_text))
+            if triggers & TRIGGERS:  # Morse, Caesar, Pig Latin, non-Latin gloss (decoders.py)
+                payloads.extend(triggered_payloads(text, triggers))
             for p in payloads:
                 if budget.decoded <= 0:
                     break
