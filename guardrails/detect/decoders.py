@@ -8,12 +8,11 @@ screen, as :class:`~guardrails.detect.normalize.Payload` objects (``encoding``, 
 ORIGINAL text, decoded ``text``), the same shape the base64/hex decoders produce, so the
 detector can scan them like any other decoded payload.
 
-Hook (not wired here): rules name the view they need with ``decode:`` (``caesar``, ``morse``,
-``piglatin``, ``gloss``; see ``guardrails/rules/injection.yaml``), so the rule match is the gate
-and ordinary text costs nothing. In ``InjectionDetector._scan_text``, after
-``payloads = find_payloads(...)``::
-
-    payloads.extend(triggered_payloads(text, triggers))
+Wiring: rules name the view they need with ``decode:`` (``caesar``, ``morse``, ``piglatin``,
+``gloss``; see ``guardrails/rules/injection.yaml``), so the rule match is the gate and ordinary
+text costs nothing. ``InjectionDetector._scan_text`` adds ``triggered_payloads(text, triggers)``
+to its decoded payloads, which are screened by the same rules and reported with ``via`` set to
+the view's name.
 
 ``extra_payloads`` runs every view with its own (slower) gate, for callers without the rules.
 
