@@ -152,14 +152,14 @@ def engine_table(records: list[dict[str, Any]], runs: int) -> str:
         times = []
         fn()  # warm up
         for _ in range(runs):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()  # CPU time of this thread: robust to waiting for a core
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(time.thread_time() - t0)
         us_kb = statistics.median(times) * 1e6 / kb
         if base is None:
             base = us_kb
         rows.append([label, f"{us_kb:,.1f}", f"{us_kb / base:.1f}×"])
-    return format_table(["stage (whole dev file)", "µs per KB (median)", "vs baseline"], rows)
+    return format_table(["stage (whole dev file)", "CPU µs per KB (median)", "vs baseline"], rows)
 
 
 def adversarial_table() -> str:
@@ -185,12 +185,15 @@ def adversarial_table() -> str:
     det.engine.wait_ready()
     rows = []
     for name, text in cases.items():
-        t0 = time.perf_counter()
+        # first (cold) scan of the text, in wall-clock and in thread CPU time (the latter does not
+        # count waiting for a core on a shared machine)
+        t0, c0 = time.perf_counter(), time.thread_time()
         res = det.scan(text, kind="tool_result")
-        dt = time.perf_counter() - t0
-        rows.append([name, f"{len(text):,}", f"{dt * 1e3:,.1f}", f"{dt * 1e6 / max(len(text) / 1024, 1):,.1f}",
+        dt, ct = time.perf_counter() - t0, time.thread_time() - c0
+        kb = max(len(text) / 1024, 1)
+        rows.append([name, f"{len(text):,}", f"{dt * 1e3:,.1f}", f"{ct * 1e3:,.1f}", f"{ct * 1e6 / kb:,.1f}",
                      f"{res.score:.2f}"])
-    return format_table(["input", "chars", "ms", "µs per KB", "score"], rows)
+    return format_table(["input", "chars", "ms (wall)", "ms (CPU)", "CPU µs per KB", "score"], rows)
 
 
 def calibration_table(outcomes: list[Outcome]) -> str:
@@ -358,11 +361,13 @@ def main() -> int:
         calibration_table(outcomes),
         "",
         "Engines (the prefilter finds candidate rules and de-obfuscation gates in one linear pass; RE2 "
-        "then confirms only the candidates and finds their spans):",
+        "then confirms only the candidates and finds their spans; thread CPU time, median of the "
+        "passes):",
         "",
         engine_table(records, args.runs),
         "",
-        "Adversarial inputs (single run, `tool_result`; the hard bound is 1 ms per KB):",
+        "Adversarial inputs (first scan of each text, `tool_result`; the hard bound is 1 ms per KB, inputs under 1 KB "
+        "counted as 1 KB):",
         "",
         adversarial_table(),
     ]
