@@ -14,7 +14,9 @@ runs ``phonenumbers.PhoneNumberMatcher`` eight times (once per region) over the 
    Presidio's own ``validate_result`` / ``invalidate_result`` (Luhn, IBAN checksum, domain
    check, ...) score each match exactly as ``PatternRecognizer`` does.
 3. For phone numbers the matcher runs only on padded windows around digit chains of at least
-   four digits (no number that ``phonenumbers`` accepts as valid has fewer).
+   four digits (no number that ``phonenumbers`` accepts as valid has fewer), only for the
+   regions whose metadata allows a valid number there, and with ``parse`` skipped for
+   candidates that cannot be valid (:mod:`._phone_gate`, exact necessary conditions).
 4. Results are de-duplicated with Presidio's ``EntityRecognizer.remove_duplicates``.
 
 Why the windows give the same matches as a full scan: every real match is also a relaxed
