@@ -9,7 +9,8 @@ group occurs in every text the rule matches; ``re:`` marks a small regex) go int
 ``benchmarks/``.
 
 Compiling the Hyperscan database takes seconds, so it is cached in memory and on disk
-(``$PERIMETER_CACHE_DIR``, default ``~/.cache/perimeter``; set it to "" to disable), and when
+(``guardrails._cache.cache_dir("detect")``: ``$PERIMETER_CACHE_DIR/detect``, default
+``~/.cache/perimeter/detect``; set the variable to "" to disable), and when
 it is not cached yet it is compiled in a background thread: until it is ready the engine uses
 the RE2 anchor set, which leads to the same hits (RE2 confirms every candidate either way), only
 more slowly. :meth:`PrefilterEngine.wait_ready` blocks until the fast path is in place.
