@@ -182,7 +182,7 @@ def adversarial_table() -> str:
         "10 MB prose with e-mail addresses": "The quick brown fox. Please email me at bob@example.com. " * 180_000,
     }
     det = InjectionDetector()
-    det.engine.wait_ready()
+    det.warm_up()  # as the shared detector does in the background when a Guard first uses it
     rows = []
     for name, text in cases.items():
         # first (cold) scan of the text, in wall-clock and in thread CPU time (the latter does not
@@ -366,8 +366,8 @@ def main() -> int:
         "",
         engine_table(records, args.runs),
         "",
-        "Adversarial inputs (first scan of each text, `tool_result`; the hard bound is 1 ms per KB, inputs under 1 KB "
-        "counted as 1 KB):",
+        "Adversarial inputs (first scan of each text by a detector warmed up on its rule examples, as the "
+        "shared detector is; `tool_result`; the hard bound is 1 ms per KB, inputs under 1 KB counted as 1 KB):",
         "",
         adversarial_table(),
     ]

@@ -279,6 +279,27 @@ class InjectionDetector:
     def score(self, text: str, *, kind: str = "input") -> float:
         return self.scan(text, kind=kind).score
 
+    def warm_up(self, timeout: float | None = 120.0) -> float:
+        """Scan every rule's examples once (plain and base64-encoded, as input and as tool result)
+        after the prefilter is ready, so that RE2 has built its matching states before real
+        traffic arrives: a cold first scan costs several times a warm one. Returns the seconds
+        spent; never raises (a failure only means the first real scans are slower)."""
+        import base64
+        import time
+
+        start = time.perf_counter()
+        try:
+            self.engine.wait_ready(timeout)
+            for rule in self._rules:
+                for ex in rule.examples:
+                    for kind in ("input", "tool_result"):
+                        self.scan(ex, kind=kind)
+                    self.scan(base64.b64encode(ex.encode("utf-8", "replace")).decode("ascii"),
+                              kind="tool_result")
+        except Exception:  # noqa: BLE001,S110 - warming is an optimization only
+            pass
+        return time.perf_counter() - start
+
     # ------------------------------------------------------------------ internals
     def _finding(self, h: RuleHit, score: float, kind: str, action: Action, screen: str) -> Finding:
         rule = self._by_id.get(h.rule)
@@ -468,10 +489,13 @@ _lock = threading.Lock()
 
 
 def default_detector() -> InjectionDetector:
-    """A shared detector with the packaged rules (built on first use)."""
+    """A shared detector with the packaged rules (built on first use, then warmed up in a
+    background thread: see :meth:`InjectionDetector.warm_up`)."""
     global _default
     if _default is None:
         with _lock:
             if _default is None:
-                _default = InjectionDetector()
+                det = InjectionDetector()
+                threading.Thread(target=det.warm_up, name="perimeter-detect-warm-up", daemon=True).start()
+                _default = det
     return _default
