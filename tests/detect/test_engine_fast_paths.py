@@ -12,6 +12,7 @@ All texts here are synthetic (rule examples, fillers, repetitions); no evaluatio
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 import re2
@@ -61,12 +62,12 @@ def _corpus(rule: Rule, rng: random.Random) -> list[str]:
     return [normalize(t).text for t in texts]
 
 
-def _plain_spans(rx: object, data: bytes) -> list[tuple[int, int]]:
-    """The reference: unanchored RE2 search, match after match (the engine's loop)."""
+def _spans(find: Callable[[bytes, int, int], tuple[int, int]], data: bytes) -> list[tuple[int, int]]:
+    """Match after match with ``find(data, pos, size)`` (the engine's loop)."""
     out: list[tuple[int, int]] = []
     pos, size = 0, len(data)
     while True:
-        a, b = rx.Match(_UNANCHORED, data, pos, size)[0]  # type: ignore[attr-defined]
+        a, b = find(data, pos, size)
         if a < 0:
             break
         out.append((a, b))
@@ -74,20 +75,15 @@ def _plain_spans(rx: object, data: bytes) -> list[tuple[int, int]]:
             break
         pos = b if b != pos else pos + 1
     return out
+
+
+def _plain_spans(rx: object, data: bytes) -> list[tuple[int, int]]:
+    """The reference: unanchored RE2 search."""
+    return _spans(lambda d, p, n: rx.Match(_UNANCHORED, d, p, n)[0], data)  # type: ignore[attr-defined]
 
 
 def _fast_spans(eng: PrefilterEngine, i: int, data: bytes) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    pos, size = 0, len(data)
-    while True:
-        a, b = eng._find(i, data, pos, size)
-        if a < 0:
-            break
-        out.append((a, b))
-        if len(out) >= MAX_PER_RULE or pos == size:
-            break
-        pos = b if b != pos else pos + 1
-    return out
+    return _spans(lambda d, p, n: eng._find(i, d, p, n), data)
 
 
 @pytest.mark.parametrize("pattern", [
