@@ -107,7 +107,7 @@ def normalize_text(s: str) -> str:
 
 def _deobfuscate(s: str) -> str:
     """``bob [at] example [dot] com`` -> ``bob@example.com`` (on normalized text)."""
-    if _OBFUSCATION_CUE.search(s) is None:
+    if not _gate("obfuscation", s):
         return s
     s = _OBFUSCATED_AT.sub("@", s)
     return _OBFUSCATED_DOT.sub(".", s)
@@ -199,37 +199,74 @@ def _capped(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     return islice(rx.finditer(text), _MAX_MATCHES)
 
 
+# Cheap necessary conditions for each value pattern: searches that must succeed wherever the full
+# pattern could match (supersets), run by RE2's DFA (about 5 µs on 1.5 KB where Python's ``re``
+# takes 20-140 µs per class pattern), so that prose without an "@", a "label.tld" or a token that
+# mixes letters and digits never pays for the expensive look-around patterns (0.8 -> 0.1 ms on
+# 1.5 KB of prose). Built on first use.
+_GATES: dict[str, Any] = {}
+_GATE_PATTERNS = {
+    "domain": r"[a-z0-9]\.[a-z]{2}",
+    "iban": r"[a-z]{2}[0-9]{2}",
+    "phone": r"\+[0-9]|[0-9]{3}",
+    "file": r"\.(?:" + _FILE_EXT + r")",
+    "id": r"[0-9]\S*[a-z]|[a-z]\S*[0-9]",  # \S is a superset of the ID pattern's [\w\-]
+    # the obfuscation cue itself (on normalized text the only whitespace is " " and "\n", where
+    # RE2's ASCII \s and Python's Unicode \s agree)
+    "obfuscation": _OBFUSCATION_CUE.pattern,
+}
+
+
+def _gate(name: str, text: str) -> bool:
+    if not _GATES:
+        import re2
+
+        opts = re2.Options()
+        opts.max_mem = 8 << 20
+        _GATES.update({k: re2.compile(v, opts) for k, v in _GATE_PATTERNS.items()})
+    return _GATES[name].search(text) is not None
+
+
 def _entities(text: str) -> Iterator[tuple[str, str, str | None]]:
     """(kind, canonical value, host) of the values inside normalized ``text`` (at most
     ``_MAX_MATCHES`` of each kind)."""
     if "<" in text:
         for m in _capped(_PSEUDONYM, text):
             yield _PSEUDONYM_KIND.get(m.group(1), "id"), m.group(0), None
-    for m in _capped(_EMAIL, text):
-        v = m.group(0).strip(".")
-        yield "email", v, v.rsplit("@", 1)[-1]
-    for m in _capped(_URL, text):
-        canon, host = _canon_url(m.group(0))
-        yield "url", canon, host
-        if host:
-            yield "domain", host, host
-    for m in _capped(_DOMAIN, text):
-        d = m.group(0)
-        if _FILE_EXT_RE.search(d):
-            continue
-        yield "domain", _canon_domain(d), _canon_domain(d)
-    for m in _capped(_IBAN, text):
-        v = re.sub(r"[ \-]", "", m.group(0))
-        if _iban_like(v):
-            yield "iban", v, None
-    for m in _capped(_PHONE, text):
-        digits = re.sub(r"[^0-9]", "", m.group(0))
-        if 8 <= len(digits) <= 15:
-            yield "phone", digits, None
-    for m in _capped(_FILE, text):
-        yield "file", m.group(0).strip(), None
-    for m in _capped(_ID, text):
-        yield "id", m.group(0), None
+    if "@" in text:
+        for m in _capped(_EMAIL, text):
+            v = m.group(0).strip(".")
+            yield "email", v, v.rsplit("@", 1)[-1]
+    if "://" in text or "www." in text:
+        for m in _capped(_URL, text):
+            canon, host = _canon_url(m.group(0))
+            yield "url", canon, host
+            if host:
+                yield "domain", host, host
+    if _gate("domain", text):
+        for m in _capped(_DOMAIN, text):
+            d = m.group(0)
+            if _FILE_EXT_RE.search(d):
+                continue
+            yield "domain", _canon_domain(d), _canon_domain(d)
+    if _gate("file", text):
+        for m in _capped(_FILE, text):
+            yield "file", m.group(0).strip(), None
+    if not any(c in text for c in "0123456789"):
+        return  # every pattern below needs an ASCII digit
+    if _gate("iban", text):
+        for m in _capped(_IBAN, text):
+            v = re.sub(r"[ \-]", "", m.group(0))
+            if _iban_like(v):
+                yield "iban", v, None
+    if _gate("phone", text):
+        for m in _capped(_PHONE, text):
+            digits = re.sub(r"[^0-9]", "", m.group(0))
+            if 8 <= len(digits) <= 15:
+                yield "phone", digits, None
+    if _gate("id", text):
+        for m in _capped(_ID, text):
+            yield "id", m.group(0), None
     for m in _capped(_NUMBER, text):
         n = _canon_number(m.group(0))
         if n is not None:
