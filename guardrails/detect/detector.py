@@ -14,6 +14,7 @@ linear-time anchor hit, with a timeout.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ class InjectionDetector:
             self.lexical = LexicalModel.load(None if lexical is True else lexical)
         # optional user-supplied local model (guardrails.detect.classifier); never required
         self.classifier = classifier
+        self._warm_stop = threading.Event()  # set to end warm_up early (at interpreter exit)
         self._fuzzy: dict[int, Any] = {
             # only whether a match exists is asked, so no BESTMATCH (the same answer, found
             # without searching for the best of all matches)
@@ -291,6 +293,8 @@ class InjectionDetector:
         try:
             self.engine.wait_ready(timeout)
             for rule in self._rules:
+                if self._warm_stop.is_set():
+                    break
                 for ex in rule.examples:
                     for kind in ("input", "tool_result"):
                         self.scan(ex, kind=kind)
@@ -488,6 +492,11 @@ _default: InjectionDetector | None = None
 _lock = threading.Lock()
 
 
+def _stop_warm_up(det: InjectionDetector, thread: threading.Thread) -> None:
+    det._warm_stop.set()
+    thread.join(timeout=5.0)
+
+
 def default_detector() -> InjectionDetector:
     """A shared detector with the packaged rules (built on first use, then warmed up in a
     background thread: see :meth:`InjectionDetector.warm_up`)."""
@@ -496,6 +505,10 @@ def default_detector() -> InjectionDetector:
         with _lock:
             if _default is None:
                 det = InjectionDetector()
-                threading.Thread(target=det.warm_up, name="perimeter-detect-warm-up", daemon=True).start()
+                t = threading.Thread(target=det.warm_up, name="perimeter-detect-warm-up", daemon=True)
+                t.start()
+                # a daemon thread still inside RE2/Hyperscan when the interpreter finalizes aborts
+                # the process: stop the warm-up (between two scans) and wait for it at exit
+                atexit.register(_stop_warm_up, det, t)
                 _default = det
     return _default
