@@ -402,34 +402,34 @@ def _hs_flags(som: bool, ucp: bool) -> int:
             | (hyperscan.HS_FLAG_SOM_LEFTMOST if som else 0))
 
 
+def _database(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
+    """The Hyperscan database of ``exprs`` (id, pattern, start-of-match, UCP): from the cache
+    directory, else compiled and cached. ``single``: report each pattern once at most."""
+    import hyperscan
+
+    db = _load_cached(exprs, single=single)
+    if db is None:
+        extra = hyperscan.HS_FLAG_SINGLEMATCH if single else 0
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=[e.encode("utf-8") for _, e, _, _ in exprs],
+            ids=[i for i, _, _, _ in exprs],
+            elements=len(exprs),
+            flags=[_hs_flags(som, ucp) | extra for _, _, som, ucp in exprs],
+        )
+        _store_cached(exprs, db, single=single)
+    return db
+
+
 class _Hyperscan:
     def __init__(self, exprs: list[tuple[int, str, bool, bool]]) -> None:
         import hyperscan
 
         self.hs = hyperscan
-        self.db = _load_cached(exprs)
-        if self.db is None:
-            self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self.db.compile(
-                expressions=[e.encode("utf-8") for _, e, _, _ in exprs],
-                ids=[i for i, _, _, _ in exprs],
-                elements=len(exprs),
-                flags=[_hs_flags(som, ucp) for _, _, som, ucp in exprs],
-            )
-            _store_cached(exprs, self.db)
+        self.db = _database(exprs)
         # a first pass without start-of-match tracking that stops at the first match: about
         # half the cost, and text without any candidate (the common case) needs nothing more
-        quick = [(i, e, False, ucp) for i, e, _, ucp in exprs]
-        self.quick = _load_cached(quick, single=True)
-        if self.quick is None:
-            self.quick = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self.quick.compile(
-                expressions=[e.encode("utf-8") for _, e, _, _ in quick],
-                ids=[i for i, _, _, _ in quick],
-                elements=len(quick),
-                flags=[_hs_flags(False, ucp) | hyperscan.HS_FLAG_SINGLEMATCH for _, _, _, ucp in quick],
-            )
-            _store_cached(quick, self.quick, single=True)
+        self.quick = _database([(i, e, False, ucp) for i, e, _, ucp in exprs], single=True)
         self._local = threading.local()
 
     def any_match(self, data: bytes) -> bool:
