@@ -12,14 +12,51 @@ Importing this package loads no spaCy, Presidio, LangChain, boto3 or OpenTelemet
 
 from __future__ import annotations
 
-from .audit import AuditLog
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import Blocked, ConfigError, GuardrailError, InputError, MissingDependency
 from .events import Direction, Event, EventKind, Source, ToolCall
-from .guard import Guard
-from .manifest import AgentPolicy, Manifest
-from .screens.base import CheckContext, Observer, Screen, register_screen
-from .state import MemoryStore, RedisStore, StateStore
 from .verdict import Action, Finding, Verdict
+
+if TYPE_CHECKING:
+    from .audit import AuditLog
+    from .guard import Guard
+    from .manifest import AgentPolicy, Manifest
+    from .screens.base import CheckContext, Observer, Screen, register_screen
+    from .state import MemoryStore, RedisStore, StateStore
+
+# The names below load their module on first use (PEP 562): the manifest models pull in pydantic,
+# which is most of the import cost, and a program that only builds events or reads verdicts (an
+# adapter, a test, `perimeter --help`) should not pay for it. `from guardrails import Guard` works
+# as before.
+_LAZY = {
+    "AuditLog": "audit",
+    "Guard": "guard",
+    "AgentPolicy": "manifest",
+    "Manifest": "manifest",
+    "CheckContext": "screens.base",
+    "Observer": "screens.base",
+    "Screen": "screens.base",
+    "register_screen": "screens.base",
+    "MemoryStore": "state",
+    "RedisStore": "state",
+    "StateStore": "state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'guardrails' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})
+
 
 __version__ = "0.1.0"
 

@@ -26,6 +26,30 @@ def test_import_loads_nothing_heavy() -> None:
     assert _loaded_after("import guardrails\nfrom guardrails import Guard, Manifest, Event, Verdict") == []
 
 
+def test_bare_import_does_not_load_pydantic_or_yaml() -> None:
+    # the manifest models (pydantic) and the YAML loader load on first use of Guard/Manifest
+    light = "import guardrails\nfrom guardrails import Event, Verdict, Action, Blocked\n"
+    probe = light + "import sys, json\nprint(json.dumps([m for m in ('pydantic', 'yaml') if m in sys.modules]))\n"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_lazy_names_resolve_to_their_modules() -> None:
+    from guardrails.guard import Guard
+    from guardrails.manifest import Manifest
+
+    assert guardrails.Guard is Guard
+    assert guardrails.Manifest is Manifest
+    assert set(guardrails.__all__) <= set(dir(guardrails))
+    try:
+        getattr(guardrails, "NoSuchName")
+    except AttributeError as e:
+        assert "NoSuchName" in str(e)
+    else:
+        raise AssertionError("unknown attribute did not raise")
+
+
 def test_building_a_guard_and_checking_loads_no_framework() -> None:
     loaded = _loaded_after(
         "from guardrails import Guard, Event\n"
