@@ -86,14 +86,11 @@ _MAX_MATCHES = 2000  # matches of one value kind taken from one text
 _ACTION = {"allow": Action.ALLOW, "review": Action.REVIEW, "block": Action.BLOCK}
 
 # ------------------------------------------------------------------------------ normalization
-_WS = re.compile(r"\s+")
 # (applied to normalized text, where whitespace is already collapsed to single spaces)
 _OBFUSCATED_AT = re.compile(
     r" ?[\[\(\{<] ?(?:at|@) ?[\]\)\}>] ?| at (?=[a-z0-9-]+ ?(?:[\[\(\{<] ?)?(?:dot|\.))"
 )
 _OBFUSCATED_DOT = re.compile(r" ?[\[\(\{<] ?(?:dot|\.) ?[\]\)\}>] ?| dot ")
-_NON_ALNUM = re.compile(r"[^0-9a-z@]+")
-_OBFUSCATION_CUE = re.compile(r"[\[\(\{<] ?(?:at|dot|@|\.) ?[\]\)\}>]|\s(?:at|dot)\s")
 
 
 def normalize_text(s: str) -> str:
@@ -102,21 +99,27 @@ def normalize_text(s: str) -> str:
     s = strip_invisible(s)
     s = fold_confusables(s)
     s = s.casefold()
-    return _WS.sub(" ", s).strip()
+    # str.split() splits on exactly the characters that Unicode ``\s`` matches (str.isspace), and
+    # the join is one C-level pass: ~20x faster than ``_WS.sub(" ", s).strip()``, same string
+    return " ".join(s.split())
 
 
 def _deobfuscate(s: str) -> str:
     """``bob [at] example [dot] com`` -> ``bob@example.com`` (on normalized text)."""
     if not _gate("obfuscation", s):
-        return s
+        return s  # neither substitution below can match (see _GATE_PATTERNS)
     s = _OBFUSCATED_AT.sub("@", s)
     return _OBFUSCATED_DOT.sub(".", s)
 
 
 def compact(s: str) -> str:
-    """Letters, digits and ``@`` only (on normalized text): defeats values split by spaces,
-    dashes, dots, quotes or line breaks, and obfuscated ``[at]``/``[dot]``."""
-    return _NON_ALNUM.sub("", _deobfuscate(s)).replace("@", "")
+    """ASCII letters and digits only (on normalized text): defeats values split by spaces,
+    dashes, dots, quotes or line breaks, and obfuscated ``[at]``/``[dot]``. (Same as deleting
+    ``[^0-9a-z@]+`` and then "@", done as an ASCII encode plus a byte deletion table.)"""
+    return _deobfuscate(s).encode("ascii", "ignore").translate(None, _NOT_LOWER_ALNUM).decode("ascii")
+
+
+_NOT_LOWER_ALNUM = bytes(b for b in range(128) if not (48 <= b <= 57 or 97 <= b <= 122))
 
 
 # ------------------------------------------------------------------------------ value extraction
@@ -211,9 +214,13 @@ _GATE_PATTERNS = {
     "phone": r"\+[0-9]|[0-9]{3}",
     "file": r"\.(?:" + _FILE_EXT + r")",
     "id": r"[0-9]\S*[a-z]|[a-z]\S*[0-9]",  # \S is a superset of the ID pattern's [\w\-]
-    # the obfuscation cue itself (on normalized text the only whitespace is " " and "\n", where
-    # RE2's ASCII \s and Python's Unicode \s agree)
-    "obfuscation": _OBFUSCATION_CUE.pattern,
+    # wherever _OBFUSCATED_AT or _OBFUSCATED_DOT can match (their cores; the optional spaces
+    # around them do not matter): a bracketed at/@/dot/"." or " dot ", or " at " followed by
+    # what the look-ahead of _OBFUSCATED_AT needs. Plain " at " ("at the hub") does not fire.
+    "obfuscation": r"[\[\(\{<] ?(?:at|@|dot|\.) ?[\]\)\}>]| dot | at [a-z0-9-]+ ?(?:[\[\(\{<] ?)?(?:dot|\.)",
+    # _B64 and _HEX need a run of 16 characters of their alphabet
+    "b64": r"[A-Za-z0-9+/]{16}",
+    "hex": r"[0-9a-fA-F]{16}",
 }
 
 
@@ -430,7 +437,9 @@ class Piece:
 def _decoded_runs(text: str) -> list[str]:
     """Base64 / hex / percent-encoded runs inside ``text``, decoded (bounded)."""
     out: list[str] = []
-    for m in _B64.finditer(text):
+    # both patterns need 16 characters of the base64 alphabet in a row (hex digits are in it)
+    runs = _gate("b64", text)
+    for m in _B64.finditer(text) if runs else ():
         if len(out) >= _MAX_DECODED:
             break
         tok = m.group(0)
@@ -444,7 +453,7 @@ def _decoded_runs(text: str) -> list[str]:
             continue
         if s and sum(c.isprintable() or c.isspace() for c in s) >= 0.95 * len(s):
             out.append(s)
-    for m in _HEX.finditer(text):
+    for m in _HEX.finditer(text) if runs else ():
         if len(out) >= _MAX_DECODED:
             break
         try:

@@ -49,8 +49,8 @@ def test_reasons_never_contain_the_value_and_user_words_win(addr: str) -> None:
 
 # The RE2 gates in front of the value patterns must be supersets: wherever a full pattern matches
 # (on normalized text), its gate matches too, or values would silently go untraced.
-_GATED = {"domain": "_DOMAIN", "iban": "_IBAN", "phone": "_PHONE", "file": "_FILE", "id": "_ID",
-          "obfuscation": "_OBFUSCATION_CUE"}
+_GATED = {"domain": ["_DOMAIN"], "iban": ["_IBAN"], "phone": ["_PHONE"], "file": ["_FILE"], "id": ["_ID"],
+          "obfuscation": ["_OBFUSCATED_AT", "_OBFUSCATED_DOT"]}
 _ALPHABET = "ab z09.-_@+()[]{}<>/:é\u00a0\n" + "at dot com pdf de89 "
 
 
@@ -60,9 +60,48 @@ def test_value_gates_are_supersets_of_their_patterns(raw: str) -> None:
     from guardrails.screens import taint as T
 
     text = T.normalize_text(raw)
-    for gate, pattern in _GATED.items():
-        if getattr(T, pattern).search(text):
-            assert T._gate(gate, text), (gate, text)
+    for gate, patterns in _GATED.items():
+        for pattern in patterns:
+            if getattr(T, pattern).search(text):
+                assert T._gate(gate, text), (gate, pattern, text)
+    # the encoded-run gate runs on the raw piece, before normalization
+    for pattern in ("_B64", "_HEX"):
+        if getattr(T, pattern).search(raw):
+            assert T._gate("b64", raw), (pattern, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab AB09+/=%fe " + "x" * 3, min_size=14, max_size=80))
+def test_encoded_run_gate_is_a_superset(raw: str) -> None:
+    from guardrails.screens import taint as T
+
+    for pattern in ("_B64", "_HEX"):
+        if getattr(T, pattern).search(raw):
+            assert T._gate("b64", raw), (pattern, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=60))
+def test_normalize_and_compact_equal_the_regex_definitions(raw: str) -> None:
+    import re
+    import unicodedata
+
+    from guardrails._text import fold_confusables, strip_invisible
+    from guardrails.screens import taint as T
+
+    s = fold_confusables(strip_invisible(unicodedata.normalize("NFKC", raw))).casefold()
+    assert T.normalize_text(raw) == re.sub(r"\s+", " ", s).strip()
+    n = T.normalize_text(raw)
+    assert T.compact(n) == re.sub(r"[^0-9a-z@]+", "", T._deobfuscate(n)).replace("@", "")
+
+
+def test_whitespace_split_matches_unicode_backslash_s() -> None:
+    import re
+    import sys
+
+    for cp in range(sys.maxunicode + 1):
+        c = chr(cp)
+        assert (re.fullmatch(r"\s", c) is not None) == c.isspace() == (c.split() == []), hex(cp)
 
 
 @pytest.mark.parametrize("text", [
