@@ -211,7 +211,9 @@ _GATES: dict[str, Any] = {}
 _GATE_PATTERNS = {
     "domain": r"[a-z0-9]\.[a-z]{2}",
     "iban": r"[a-z]{2}[0-9]{2}",
-    "phone": r"\+[0-9]|[0-9]{3}",
+    # _PHONE without its look-arounds (a "+" and digits, or 3-3-4 digit groups), where the old
+    # gate, any 3 digits, fired on every date and amount
+    "phone": r"\+[0-9][0-9 ().\-]{6,20}[0-9]|\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}",
     "file": r"\.(?:" + _FILE_EXT + r")",
     "id": r"[0-9]\S*[a-z]|[a-z]\S*[0-9]",  # \S is a superset of the ID pattern's [\w\-]
     # wherever _OBFUSCATED_AT or _OBFUSCATED_DOT can match (their cores; the optional spaces
