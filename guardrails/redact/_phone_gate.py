@@ -9,6 +9,12 @@ gates skip that work without changing the result:
 
 * :meth:`PhoneGate.regions` (per window): the regions for which *some* candidate in the window
   could be valid. The matcher does not run at all for the others.
+* :meth:`PhoneGate.spans` (what the fast path uses) walks the window once with a matcher whose
+  parses all fail, which lists the candidates every region's matcher tries until one parses;
+  then it parses, per region, only the listed candidates that :meth:`PhoneGate.may_parse`
+  allows, and runs a region's whole matcher only when one of them gives a number. When every
+  candidate that matcher tried has a plus sign and a country code, the answer is the same for
+  every region and the other regions are not run.
 * :meth:`PhoneGate.matches` runs phonenumbers' own matcher for one region with its
   ``_parse_and_verify`` step skipped for candidates that :meth:`PhoneGate.may_parse` rules out
   (the step would return None for them). Everything else (candidate search, trimming, inner
@@ -71,6 +77,56 @@ _EDGE = " -./()" + _DASHES
 _MAX_WINDOW = 200
 _MAX_RUNS = 12  # digit runs between two breaks; more: not judged
 _CACHE_SIZE = 16384
+#: What :meth:`PhoneGate.may_parse` needs to know about a candidate, whatever the region:
+#: ``_NEVER`` (fewer than two digits), ``_UNJUDGED`` (not plain: parse it), or
+#: ``(with_x, plain)``: the plain part before an ``x`` extension (or None) and the whole
+#: candidate, each as ``(lead_plus, digits)`` (``lead_plus`` None when there is no plus sign).
+_Plain = tuple[bool | None, str]
+_Shape = tuple[_Plain | None, _Plain]
+_NEVER: _Shape = (None, (None, ""))
+_UNJUDGED: _Shape = (None, (None, "?"))
+
+
+def _plain(candidate: str) -> _Plain:
+    ds = "".join(c for c in candidate if "0" <= c <= "9")
+    if "+" not in candidate and "\uff0b" not in candidate:
+        return None, ds
+    lead = next((c for c in candidate if c in "+\uff0b" or "0" <= c <= "9"), "")
+    return lead in ("+", "\uff0b"), ds
+
+
+def _shape(candidate: str) -> _Shape:
+    if sum(1 for c in candidate if c.isdigit()) < 2:
+        return _NEVER
+    if _PLAIN_CANDIDATE.fullmatch(candidate) is None:
+        m = _WITH_X.fullmatch(candidate)
+        if m is None:
+            return _UNJUDGED
+        return _plain(m.group(1)), _plain(candidate)
+    return None, _plain(candidate)
+
+
+def _region_free(shape: _Shape) -> bool:
+    """True when ``parse`` gives the same result (or fails alike) for every default region:
+    no viable number, or a plain candidate led by a plus sign and a country code (parse()
+    then reads the number from the country code on; it goes back to the default region only
+    when no country code follows the plus: a 0 or no 1-3 digit country code). Too few digits
+    after the plus fail alike (TOO_SHORT_AFTER_IDD)."""
+    if shape is _NEVER:
+        return True
+    if shape is _UNJUDGED or shape[0] is not None:
+        return False
+    lead_plus, ds = shape[1]
+    if not lead_plus or not ds or ds[0] == "0":
+        return False
+    if len(ds) <= 2:
+        return True
+    import phonenumbers
+
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    return any(int(ds[:k]) in codes for k in (1, 2, 3))
+
+
 _TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
           "voicemail", "fixed_line", "mobile")
 
@@ -82,6 +138,11 @@ class _Region:
     idd: Any  # compiled international prefix, or None
     nps: tuple[tuple[Any, bool], ...]  # (national prefix for parsing, has a transform rule)
     strip: int | None  # most digits the country code and national prefixes can remove
+    #: (shortest, longest) digit strings that may hold a valid national number of this
+    #: region, without an international prefix; None: no bound (a transform rule)
+    bounds: tuple[int, int] | None = None
+    #: what the digit test reads of the region (regions with the same ``sig`` share results)
+    sig: str = ""
 
 
 def _width(pattern: str | None) -> int | None:
@@ -146,6 +207,7 @@ class PhoneGate:
         self._plus: dict[tuple[str, str, int, int], tuple[Any]] = {}
         self._lock = threading.Lock()
         self._matcher_cls: Any = None
+        self._probe_cls: Any = None
         ok = True
         for code in self.all:
             meta = PhoneMetadata.metadata_for_region(code.upper(), None)
@@ -163,13 +225,20 @@ class PhoneGate:
             widths = [_width(m.national_prefix_for_parsing) for m in metas if m.national_prefix_for_parsing]
             known = [w for w in widths if w is not None]
             strip = None if len(known) < len(widths) else len(str(cc)) + 2 * max(known, default=0)
-            self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip)
+            bounds = None
+            if self._ensure_cc(cc) and not any(t for _, t in nps):
+                lo, hi = self._lengths[str(cc)]
+                bounds = (lo, 1 << 30 if strip is None else hi + strip)
+            nps = list({(rx.pattern, t): (rx, t) for rx, t in nps}.values())
+            sig = repr((cc, meta.international_prefix, [(rx.pattern, t) for rx, t in nps]))
+            self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip, bounds, sig)
             if not self._ensure_cc(cc):
                 ok = False
             else:  # the default regions' patterns now, not inside the first checks
                 self._general[str(cc)].compile_all()
                 self._types[str(cc)].compile_all()
         self.enabled = ok
+        self._order = [self._regions[code] for code in self.all] if ok else []
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -237,61 +306,161 @@ class PhoneGate:
     # ------------------------------------------------------------------ candidate gate
     def may_parse(self, candidate: str, region: str) -> bool:
         """False only if ``parse(candidate, region)`` cannot give a valid number."""
-        if sum(1 for c in candidate if c.isdigit()) < 2:
+        return self._may_parse(_shape(candidate), region)
+
+    def _may_parse(self, shape: _Shape, region: str) -> bool:
+        if shape is _NEVER:
             return False  # parse() refuses it (not a viable number) whatever the region
         r = self._regions.get(region)
-        if r is None:
+        if r is None or shape is _UNJUDGED:
             return True
-        if _PLAIN_CANDIDATE.fullmatch(candidate) is None:
-            m = _WITH_X.fullmatch(candidate)
-            if m is None:
-                return True
+        if shape[0] is not None:
             # "555-0199 x12": parse() reads the extension (the number before the x) or, when
             # that part is not viable, all the digits (one letter is not a vanity number)
-            return self._plain_may_be_valid(r, m.group(1)) or self._plain_may_be_valid(r, candidate)
-        return self._plain_may_be_valid(r, candidate)
+            return self._plain_may_be_valid(r, *shape[0]) or self._plain_may_be_valid(r, *shape[1])
+        return self._plain_may_be_valid(r, *shape[1])
 
-    def _plain_may_be_valid(self, r: _Region, candidate: str) -> bool:
-        ds = "".join(c for c in candidate if "0" <= c <= "9")
-        if "+" in candidate or "\uff0b" in candidate:
-            return self._plus_may_be_valid(r, candidate, ds)
+    def _shape_regions(self, shape: _Shape) -> tuple[str, ...]:
+        """The regions whose ``parse`` may give a valid number for a candidate of ``shape``
+        (``[code for code in self.all if self._may_parse(shape, code)]``)."""
+        if shape is _NEVER:
+            return ()
+        if shape is _UNJUDGED:
+            return self.all
+        if shape[0] is None:
+            lead_plus, ds = shape[1]
+            if lead_plus is None:  # the common case, inlined: digits and separators only
+                n = len(ds)
+                out = []
+                for r in self._order:
+                    b = r.bounds
+                    if b is not None and not b[0] <= n <= b[1] and (r.idd is None or r.idd.match(ds) is None):
+                        continue
+                    if self._may_be_valid(r, ds):
+                        out.append(r.code)
+                return tuple(out)
+            if _region_free(shape):  # a plus and a country code: the same for every region
+                return self.all if self._may_parse(shape, self.all[0]) else ()
+        return tuple(code for code in self.all if self._may_parse(shape, code))
+
+    def _plain_may_be_valid(self, r: _Region, lead_plus: bool | None, ds: str) -> bool:
+        """``lead_plus``: None without a plus sign, else whether a plus sign leads."""
+        if lead_plus is not None:
+            return self._plus_may_be_valid(r, lead_plus, ds)
         return self._may_be_valid(r, ds)
 
     def matches(self, window: str, region: str, leniency: int) -> list[tuple[int, int]]:
         """``[(m.start, m.end) for m in PhoneNumberMatcher(window, region, leniency)]``,
         with ``_parse_and_verify`` skipped where :meth:`may_parse` rules the candidate out."""
-        cls = self._matcher_cls
-        if cls is None:
-            from phonenumbers import NumberParseException, parse
-            from phonenumbers.phonenumbermatcher import PhoneNumberMatch, PhoneNumberMatcher
+        gated, _ = self._classes()
+        return [(m.start, m.end) for m in gated(window, region, leniency=leniency)]
 
-            gate = self
+    def spans(self, window: str, leniency: int) -> list[tuple[int, int]]:
+        """The matches of ``PhoneNumberMatcher(window, region, leniency)`` over all regions,
+        in region order, without repeats: what :meth:`regions` and :meth:`matches` give
+        together, with less work.
 
-            class _GatedMatcher(PhoneNumberMatcher):
-                def _parse_and_verify(self, candidate: str, offset: int) -> Any:
-                    if not gate.may_parse(candidate, self.preferred_region or ""):
-                        return None
-                    if "+" not in candidate and "\uff0b" not in candidate:
-                        return super()._parse_and_verify(candidate, offset)
-                    # A number written with its country code parses the same for every
-                    # default region (parse() with no region succeeds only then): the
-                    # verdict on this candidate at this place of this text is shared.
-                    key = (self.text, candidate, offset, self.leniency)
-                    known = gate._plus.get(key)
-                    if known is not None:
-                        return known[0]
-                    found = super()._parse_and_verify(candidate, offset)
+        The matcher's walk over a window (candidate search, trimming, dates, time stamps,
+        inner matches) depends on the region only through the results of
+        ``_parse_and_verify``. One walk in which every candidate fails lists the candidates a
+        region's matcher tries as long as none succeeds (``probe``). A region none of whose
+        listed candidates :meth:`may_parse` has no match; for the others the listed candidates
+        are parsed in order (that region's matcher would parse the same ones first), and only
+        a region with a success runs its whole matcher (reusing those parses)."""
+        gated, probe_cls = self._classes()
+        probe = probe_cls(window, self.all[0], leniency=leniency)
+        probe.seen = []
+        for _ in probe:  # never yields: every candidate fails
+            pass
+        found: list[tuple[int, int]] = []
+        if not probe.seen:
+            return found
+        shapes = [(c, o, self._shape_regions(_shape(c))) for c, o in probe.seen]
+        for region in self.all:
+            live = [(c, o) for c, o, regs in shapes if region in regs]
+            if not live:
+                continue
+            memo: dict[tuple[str, int], Any] = {}
+            m = gated(window, region, leniency=leniency)
+            m.memo = memo
+            if all(m._parse_and_verify(c, o) is None for c, o in live):
+                continue
+            m = gated(window, region, leniency=leniency)
+            m.memo = memo
+            m.calls = []
+            for match in m:
+                span = (match.start, match.end)
+                if span not in found:
+                    found.append(span)
+            if all(_region_free(_shape(c)) for c, _ in m.calls):
+                # every candidate this matcher tried reads the same for every region (a
+                # leading plus and a country code): every region's matcher finds the same
+                return found
+        return found
+
+    def _classes(self) -> tuple[Any, Any]:
+        """The gated matcher class and the probe class (built once)."""
+        if self._matcher_cls is not None:
+            return self._matcher_cls, self._probe_cls
+        import phonenumbers
+        from phonenumbers import NumberParseException, parse
+        from phonenumbers.phonenumbermatcher import PhoneNumberMatch, PhoneNumberMatcher
+
+        gate = self
+        precheck = _prechecks() if phonenumbers.__version__ in _PRECHECK_VERSIONS else None
+
+        class _GatedMatcher(PhoneNumberMatcher):
+            memo: dict[tuple[str, int], Any] | None = None
+            calls: list[tuple[str, int]] | None = None
+
+            def _parse_and_verify(self, candidate: str, offset: int) -> Any:
+                if self.calls is not None:
+                    self.calls.append((candidate, offset))
+                memo = self.memo
+                if memo is None:
+                    return self._gated(candidate, offset)
+                key = (candidate, offset)
+                if key not in memo:
+                    memo[key] = self._gated(candidate, offset)
+                return memo[key]
+
+            def _gated(self, candidate: str, offset: int) -> Any:
+                if not gate.may_parse(candidate, self.preferred_region or ""):
+                    return None
+                if "+" not in candidate and "\uff0b" not in candidate:
+                    return super()._parse_and_verify(candidate, offset)
+                # A number written with its country code parses the same for every
+                # default region (parse() with no region succeeds only then): the
+                # verdict on this candidate at this place of this text is shared.
+                key = (self.text, candidate, offset, self.leniency)
+                known = gate._plus.get(key)
+                if known is not None:
+                    return known[0]
+                found = super()._parse_and_verify(candidate, offset)
+                if not _region_free(_shape(candidate)):
                     try:
                         parse(candidate, None)
                     except NumberParseException:
                         return found  # the region matters: nothing is shared
-                    shared = None if found is None else PhoneNumberMatch(found.start, found.raw_string,
-                                                                         found.number)
-                    gate._put(gate._plus, key, (shared,))
-                    return found
+                shared = None if found is None else PhoneNumberMatch(found.start, found.raw_string,
+                                                                     found.number)
+                gate._put(gate._plus, key, (shared,))
+                return found
 
-            cls = self._matcher_cls = _GatedMatcher
-        return [(m.start, m.end) for m in cls(window, region, leniency=leniency)]
+        class _Probe(PhoneNumberMatcher):
+            """Walks the window as the matcher does when no candidate parses, and lists the
+            candidates that reach ``parse`` (the region-free checks passed)."""
+
+            seen: list[tuple[str, int]]
+
+            def _parse_and_verify(self, candidate: str, offset: int) -> Any:
+                if precheck is None or precheck(self, candidate, offset):
+                    self.seen.append((candidate, offset))
+                return None
+
+        self._probe_cls = _Probe
+        self._matcher_cls = _GatedMatcher
+        return _GatedMatcher, _Probe
 
     # ------------------------------------------------------------------ metadata
     def _ensure_cc(self, cc: int) -> bool:
@@ -339,20 +508,19 @@ class PhoneGate:
                 return None
             nps = ((re.compile(meta.national_prefix_for_parsing), bool(meta.national_prefix_transform_rule)),
                    ) if meta.national_prefix_for_parsing else ()
-            r = _Region(key, str(cc), None, nps, None)
+            r = _Region(key, str(cc), None, nps, None, None, key)
             with self._lock:
                 self._regions[key] = r
         return r
 
-    def _plus_may_be_valid(self, r: _Region, candidate: str, ds: str) -> bool:
+    def _plus_may_be_valid(self, r: _Region, lead_plus: bool, ds: str) -> bool:
         """For a plain candidate with a plus sign: ``parse`` reads a country code after a
         leading plus (then the default region does not matter); when there is none (the digits
         start with 0 or no 1-3 digit prefix is a country code) it retries without the plus, as
         a number of the default region. A plus that does not lead is ignored."""
         import phonenumbers
 
-        lead = next((c for c in candidate if c in "+\uff0b" or "0" <= c <= "9"), "")
-        if lead not in ("+", "\uff0b") or not ds or ds[0] == "0":
+        if not lead_plus or not ds or ds[0] == "0":
             return self._may_be_valid(r, ds)
         for k in (1, 2, 3):
             cc = int(ds[:k])
@@ -378,7 +546,13 @@ class PhoneGate:
     def _may_be_valid(self, r: _Region, ds: str, *, after_cc: bool = False) -> bool:
         """``ds``: the digits parse() sees with default region ``r``; with ``after_cc`` the
         digits after a country code already read (only national prefixes may follow)."""
-        key = (r.code, ds, after_cc)
+        if not after_cc and r.bounds is not None:
+            lo, top = r.bounds
+            # a national number has lo.. digits, and at most r.strip digits come before it
+            # (unless an international prefix starts the string)
+            if not lo <= len(ds) <= top and (r.idd is None or r.idd.match(ds) is None):
+                return False
+        key = (r.sig, ds, after_cc)
         hit = self._valid.get(key)
         if hit is None:
             hit = self._judge_digits(r, ds, after_cc)
@@ -420,6 +594,42 @@ class PhoneGate:
                        and t.fullmatch(nsn) is not None)
             self._put(self._nsn, key, hit)
         return hit
+
+
+#: phonenumbers versions whose ``PhoneNumberMatcher._parse_and_verify`` starts with the
+#: region-free checks copied in :func:`_prechecks` (other versions: the probe lists every
+#: candidate, which is always correct, only slower).
+_PRECHECK_VERSIONS = frozenset({"9.0.43"})
+
+
+def _prechecks() -> Any:
+    """The checks ``PhoneNumberMatcher._parse_and_verify`` makes before ``parse`` (they do not
+    depend on the region): brackets, publication pages, and at leniency VALID or stricter
+    the characters around the candidate. False: no region can match this candidate."""
+    from phonenumbers.phonenumbermatcher import (
+        _LEAD_PATTERN,
+        _MATCHING_BRACKETS,
+        _PUB_PAGES,
+        Leniency,
+    )
+    from phonenumbers.re_util import fullmatch
+
+    def check(m: Any, candidate: str, offset: int) -> bool:
+        if not fullmatch(_MATCHING_BRACKETS, candidate) or _PUB_PAGES.search(candidate):
+            return False
+        if m.leniency >= Leniency.VALID:
+            if offset > 0 and not _LEAD_PATTERN.match(candidate):
+                prev = m.text[offset - 1]
+                if m._is_invalid_punctuation_symbol(prev) or m._is_latin_letter(prev):
+                    return False
+            last = offset + len(candidate)
+            if last < len(m.text):
+                nxt = m.text[last]
+                if m._is_invalid_punctuation_symbol(nxt) or m._is_latin_letter(nxt):
+                    return False
+        return True
+
+    return check
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,9 +14,10 @@ runs ``phonenumbers.PhoneNumberMatcher`` eight times (once per region) over the 
    Presidio's own ``validate_result`` / ``invalidate_result`` (Luhn, IBAN checksum, domain
    check, ...) score each match exactly as ``PatternRecognizer`` does.
 3. For phone numbers the matcher runs only on padded windows around digit chains of at least
-   four digits (no number that ``phonenumbers`` accepts as valid has fewer), only for the
-   regions whose metadata allows a valid number there, and with ``parse`` skipped for
-   candidates that cannot be valid (:mod:`._phone_gate`, exact necessary conditions).
+   four digits (no number that ``phonenumbers`` accepts as valid has fewer). In each window
+   the matcher's walk (candidates, trimming, dates, time stamps) runs once; ``parse`` runs
+   only for the candidates and regions whose metadata allows a valid number, and a region's
+   whole matcher only when one of them parses (:mod:`._phone_gate`, exact conditions).
 4. Results are de-duplicated with Presidio's ``EntityRecognizer.remove_duplicates``.
 
 Why the windows give the same matches as a full scan: every real match is also a relaxed
@@ -877,10 +878,7 @@ class FastAnalyzer:
                             if (match.start, match.end) not in found:
                                 found.append((match.start, match.end))
                 else:
-                    for region in gate.regions(window):
-                        for span in gate.matches(window, region, rec.leniency):
-                            if span not in found:
-                                found.append(span)
+                    found = gate.spans(window, rec.leniency)
                 spans = tuple(found)
                 if cacheable:
                     with self._cache_lock:
