@@ -423,11 +423,20 @@ def _database(exprs: list[tuple[int, str, bool, bool]], single: bool = False) ->
 
 
 class _Hyperscan:
+    """The prefilter databases. ``db``: every pattern, start-of-match tracked only for the
+    phone chains; ``som``: the other patterns that need start-of-match (their matches may be
+    long), scanned only when the first scan found one of them, and only up to its last end
+    (tracking start-of-match costs several times the plain scan for patterns such as
+    Presidio's e-mail and IPv6 ones); ``quick``: a first pass for text without digits."""
+
     def __init__(self, exprs: list[tuple[int, str, bool, bool]]) -> None:
         import hyperscan
 
         self.hs = hyperscan
-        self.db = _database(exprs)
+        som: list[tuple[int, str, bool, bool]] = [(i, e, True, ucp) for i, e, s, ucp in exprs if s and not ucp]
+        self.som_ids = frozenset(i for i, *_ in som)
+        self.db = _database([(i, e, s and i not in self.som_ids, ucp) for i, e, s, ucp in exprs])
+        self.som = _database(som) if som else None
         # a first pass without start-of-match tracking that stops at the first match: about
         # half the cost, and text without any candidate (the common case) needs nothing more
         self.quick = _database([(i, e, False, ucp) for i, e, _, ucp in exprs], single=True)
@@ -462,6 +471,20 @@ class _Hyperscan:
             return len(hits) > _MAX_HITS  # stop: the caller then runs everything on the full text
 
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
+        if self.som is None:
+            return
+        ids = self.som_ids
+        last = max((e for pid, _, e in hits if pid in ids), default=-1)
+        if last < 0:
+            return
+        # the same matches again with their leftmost starts (a scan of the text up to the
+        # last end reports every match that ends there or before: no pattern is anchored)
+        hits[:] = [h for h in hits if h[0] not in ids]
+        som_scratch = getattr(self._local, "som_scratch", None)
+        if som_scratch is None:
+            som_scratch = self.hs.Scratch(self.som)
+            self._local.som_scratch = som_scratch
+        self.som.scan(data[:last], match_event_handler=on_match, scratch=som_scratch)
 
     @staticmethod
     def try_compile(expr: str, som: bool, ucp: bool = False) -> bool:
@@ -477,6 +500,9 @@ class _Hyperscan:
 
 
 _MAX_HITS = 1_000_000
+#: Patterns whose matches are at most this many characters long are prefiltered without
+#: start-of-match tracking (their windows start this far before each candidate's end).
+_NO_SOM_WIDTH = 128
 
 
 def _cache_path(exprs: list[tuple[int, str, bool, bool]], single: bool = False) -> Any:
@@ -585,8 +611,15 @@ class FastAnalyzer:
                 strict = p.relaxed
                 big = any(int(m.group(2) or m.group(1)) > 64 for m in _COUNTED.finditer(strict)
                           if (m.group(2) or m.group(1)).isdigit())
-                tries = ((loose, True), (loose, False)) if big else ((strict, True), (loose, True),
-                                                                     (loose, False))
+                tries: tuple[tuple[str, bool], ...]
+                if p.max_width is not None and p.max_width <= _NO_SOM_WIDTH:
+                    # short matches: the window starts max_width before the end, and the scan
+                    # does not pay for start-of-match tracking (several times its cost for
+                    # patterns such as Presidio's IP and IBAN ones)
+                    tries = ((loose, False),) if big else ((strict, False), (loose, False))
+                else:
+                    tries = ((loose, True), (loose, False)) if big else ((strict, True), (loose, True),
+                                                                         (loose, False))
                 for expr, som in tries:
                     if _Hyperscan.try_compile(expr, som):
                         p.relaxed, p.som = expr, som

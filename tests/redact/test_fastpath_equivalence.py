@@ -273,3 +273,48 @@ def test_phone_gate_keeps_every_valid_number():
                 assert (gate.matches(w, r, 1) if r in keep else []) == want, (w, r)
                 found += bool(want)
     assert found > 500
+
+
+def _long_texts(n: int, seed: int = 13) -> list[str]:
+    """Long texts (2-10 KB) where candidates crowd: runs of IP addresses, IBANs, e-mail
+    addresses and card numbers back to back, next to prose, tables and log lines (patterns
+    with short matches are prefiltered without start-of-match: their windows start a whole
+    match width before each end, so neighbouring matches share windows)."""
+    rng = random.Random(seed)
+    d = lambda k: _digits(rng, k)  # noqa: E731
+    pieces = [
+        lambda: ".".join(str(rng.randint(0, 255)) for _ in range(4)),
+        lambda: f"{rng.randint(1, 9)}::{d(2)}:ffff:{rng.randint(0, 255)}.{rng.randint(0, 255)}.1.{rng.randint(0, 9)}",
+        lambda: "2001:db8:" + ":".join(f"{rng.randrange(65536):x}" for _ in range(rng.randint(2, 6))),
+        lambda: rng.choice(["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "FR14 2004 1010 0505 0001 3M02 606",
+                            "DE" + d(20), "NL91ABNA" + d(10)]),
+        lambda: f"{rng.choice(['bob', 'a.b-c', 'x' * 40])}@{rng.choice(['example.com', 'mail.co.uk', 'h'])}",
+        lambda: rng.choice(["4111 1111 1111 1111", "5500-0000-0000-0004", d(16), d(4) + " " + d(4)]),
+        lambda: rng.choice(SAMPLES),
+        lambda: f"{d(3)}-{d(2)}-{d(4)}",
+        lambda: rng.choice(["the", "and", "call", "ip", "card", "IBAN", "ssn", "mail"]),
+    ]
+    out = []
+    for _ in range(n):
+        size = rng.randint(2_000, 10_000)
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < size:
+            if rng.random() < 0.1:
+                parts.append(rng.choice(_dense_texts(3, seed=rng.randrange(1000))))
+            else:
+                parts.append(rng.choice(pieces)())
+            parts.append(rng.choice([" ", ", ", "; ", "\n", "", "/", ":"]))
+        out.append("".join(parts))
+    return out
+
+
+def test_same_results_as_presidio_on_long_crowded_texts(pair):
+    fast, engine = pair
+    diffs = []
+    for t in _long_texts(12):
+        fast.clear_cache()
+        a = _key(engine.analyze(t, language="en"))
+        b = _key(fast.analyze_results(t))
+        if a != b:
+            diffs.append((t[:80], sorted(set(a) ^ set(b))[:4]))
+    assert not diffs, diffs[:3]
