@@ -69,7 +69,6 @@ class Detection:
 # scan, as are lone surrogates (not encodable as UTF-8) -> U+FFFD. Both keep the length.
 _FOLD: dict[int, int] = {0x130: ord("i"), 0x17F: ord("s"), 0x212A: ord("k")}
 _FOLD.update({cp: 0xFFFD for cp in range(0xD800, 0xE000)})
-_NEEDS_FOLD = re.compile("[\u0130\u017f\u212a\ud800-\udfff]")
 
 # Non-ASCII characters: the prefilter runs without Unicode classes (they make SOM automata
 # too large), so every positive class that could match a non-ASCII character is widened to
@@ -140,16 +139,23 @@ def _short_chain_is_inert(chain: str) -> bool:
     return hit
 
 
+_NOT_ASCII_DIGIT = re.compile("[^0-9]+")
+
+
 def _judge_short_chain(chain: str) -> bool:
     tables = _short_tables()
     if chain.isascii():
-        digits = "".join(c for c in chain if "0" <= c <= "9")
+        if "x" in chain or "X" in chain:
+            return False
+        digits = _NOT_ASCII_DIGIT.sub("", chain)
     else:
         import unicodedata
 
+        if "x" in chain.lower() or "\uff58" in chain:
+            return False
         digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
     n = len(digits)
-    if n not in tables or "x" in chain.lower() or "\uff58" in chain:
+    if n not in tables:
         return False
     for k in range(4, n + 1):
         table = tables.get(k)
@@ -681,10 +687,15 @@ class FastAnalyzer:
         out: dict[int, list[tuple[int, int]]] = {}
         if self._hs is not None:
             ascii_ = text.isascii()
-            if not ascii_ and _NEEDS_FOLD.search(text) is not None:
+            if ascii_:
+                data = text.encode("ascii")
+            elif "\u0130" in text or "\u017f" in text or "\u212a" in text:  # C-speed substring scans
                 data = text.translate(_FOLD).encode("utf-8")
             else:
-                data = text.encode("utf-8")
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:  # lone surrogates
+                    data = text.translate(_FOLD).encode("utf-8")
             # the quick pass only pays off where candidates are rare: text with a digit
             # almost always has one (phone chains), so it goes straight to the full scan
             if not _has_ascii_digit(text) and not self._hs.any_match(data):
@@ -791,20 +802,22 @@ class FastAnalyzer:
         ("ext. 12", "x 3", ";ext=") follows: then a padded slice of the real text is used.
         Windows without an extension are canonical and cached."""
         n = len(text)
-        if any(s < 0 for s, _ in spans):
-            return [(0, text, False)]
+        if not spans or min(spans)[0] < 0:
+            return [(0, text, False)] if spans else []
         chains = _merge(list(spans))
         out: list[tuple[int, str, bool]] = []
+        ext_start = _EXT_START.match
+        lead = _LEAD_OR_PUNCT
         for s, e in chains:
-            if _EXT_START.match(text, e) is not None:
+            if ext_start(text, e) is not None:
                 ws, we = _digit_free_bounds(text, s, e)
                 out.append((ws, text[ws:we], False))
                 continue
             ls = s
-            while ls > 0 and s - ls < 12 and text[ls - 1] in _LEAD_OR_PUNCT:
+            while ls > 0 and s - ls < 12 and text[ls - 1] in lead:
                 ls -= 1
-            if short_ok and e - s <= 24 and "+" not in text[ls:s] and "\uff0b" not in text[ls:s] \
-                    and _short_chain_is_inert(text[s:e]):
+            if short_ok and e - s <= 24 and _short_chain_is_inert(text[s:e]) \
+                    and "+" not in text[ls:s] and "\uff0b" not in text[ls:s]:
                 continue
             if ls > 0:
                 window = _canon_prev(text[ls - 1]) + text[ls:min(n, e + 3)]
