@@ -231,6 +231,9 @@ class InjectionDetector:
         # optional user-supplied local model (guardrails.detect.classifier); never required
         self.classifier = classifier
         self._warm_stop = threading.Event()  # set to end warm_up early (at interpreter exit)
+        # score-independent parts of findings (see _findings); a plain dict: a lost race between
+        # two threads only computes the same value twice
+        self._finding_parts: dict[tuple[str, str, float, str, str], tuple[str, str, Mapping[str, str]]] = {}
         self._fuzzy: dict[int, Any] = {
             # only whether a match exists is asked, so no BESTMATCH (the same answer, found
             # without searching for the best of all matches)
@@ -271,11 +274,10 @@ class InjectionDetector:
                 hits.append(RuleHit("classifier.model", "classifier", round(wc, 4),
                                     (0, min(len(text), LEXICAL_CHARS)), "text"))
         score = combine(hits)
-        hits_t = tuple(sorted(hits, key=lambda h: (h.span, h.rule)))
+        hits_t = tuple(sorted(hits, key=_hit_order))
         findings: tuple[Finding, ...] = ()
         if score >= thr:
-            findings = tuple(self._finding(h, score, kind, action, screen) for h in hits_t
-                             if h.weight > 0)
+            findings = self._findings(hits_t, score, kind, action, screen)
         return ScanResult(score, thr, kind, hits_t, findings, MappingProxyType(signals))
 
     def score(self, text: str, *, kind: str = "input") -> float:
@@ -305,6 +307,36 @@ class InjectionDetector:
         return time.perf_counter() - start
 
     # ------------------------------------------------------------------ internals
+    def _findings(self, hits: tuple[RuleHit, ...], score: float, kind: str, action: Action,
+                  screen: str) -> tuple[Finding, ...]:
+        """The findings of a flagged scan: one per positive hit, as :meth:`_finding` builds them.
+        The parts that do not depend on the score (category, the reason up to the score, the
+        details mapping) are cached per (rule, category, weight, via, kind): a flagged text has
+        several hits, and the same few combinations recur from scan to scan."""
+        cache = self._finding_parts
+        tail = f"{score:.2f})"
+        out = []
+        for h in hits:
+            if h.weight <= 0:
+                continue
+            key = (h.rule, h.category, h.weight, h.via, kind)
+            parts = cache.get(key)
+            if parts is None:
+                if len(cache) >= _FINDING_CACHE_MAX:
+                    cache.clear()  # bounded; the keys come from the rule set, so rarely hit
+                parts = cache[key] = self._finding_head(h, kind)
+            category, head, details = parts
+            out.append(Finding(screen=screen, category=category, action=action, score=score,
+                               span=h.span, rule=h.rule, reason=head + tail, details=details))
+        return tuple(out)
+
+    def _finding_head(self, h: RuleHit, kind: str) -> tuple[str, str, Mapping[str, str]]:
+        rule = self._by_id.get(h.rule)
+        desc = rule.description if rule else _EXTRA_DESCRIPTIONS.get(h.rule, h.rule)
+        via = "" if h.via == "text" else f", seen via {h.via}"
+        return (f"injection.{h.category}", f"{desc} (rule {h.rule}, weight {h.weight:.2f}{via}; score ",
+                MappingProxyType({"safe.weight": f"{h.weight:.2f}", "safe.via": h.via, "safe.kind": kind}))
+
     def _finding(self, h: RuleHit, score: float, kind: str, action: Action, screen: str) -> Finding:
         rule = self._by_id.get(h.rule)
         desc = rule.description if rule else _EXTRA_DESCRIPTIONS.get(h.rule, h.rule)
@@ -482,6 +514,13 @@ def fuzzy_window(a: int, b: int, window: int, length: int) -> tuple[int, int]:
     ``[a, b)``, at most FUZZY_MAX_WINDOW in all (the anchor's start and the left margin first)."""
     lo = max(0, a - min(window, FUZZY_MAX_WINDOW // 2))
     return lo, min(length, b + window, lo + FUZZY_MAX_WINDOW)
+
+
+_FINDING_CACHE_MAX = 4096
+
+
+def _hit_order(h: RuleHit) -> tuple[tuple[int, int], str]:
+    return (h.span, h.rule)
 
 
 def _chain(via: str, step: str) -> str:
