@@ -234,16 +234,33 @@ def _match_piece(piece: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[in
             views.append(lv)  # leetspeak folded, same length: the spans stay valid
     out: list[tuple[Rule, tuple[int, int]]] = []
     done: set[str] = set()
+    # normalized views are ASCII: the C-level RE2 object searches their bytes directly, with the
+    # same spans as the Python wrapper's search (which encodes to UTF-8 and calls the same Match)
+    raw = [v.encode("ascii") if v.isascii() else None for v in views]
+    unanchored = _unanchored()
     for r in rules:
         if r.category in done:
             continue
-        for view in views:
-            m = _compiled(r.pattern).search(view)
-            if m is not None:
-                out.append((r, norm.to_orig(m.start(), m.end())))
+        rx = _compiled(r.pattern)
+        for view, data in zip(views, raw, strict=True):
+            if data is not None:
+                a, b = rx._regexp.Match(unanchored, data, 0, len(data))[0]
+                span = None if a < 0 else (a, b)
+            else:
+                m = rx.search(view)
+                span = None if m is None else (m.start(), m.end())
+            if span is not None:
+                out.append((r, norm.to_orig(*span)))
                 done.add(r.category)
                 break
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _unanchored() -> Any:
+    import re2
+
+    return re2._Anchor.UNANCHORED
 
 
 @functools.lru_cache(maxsize=1)

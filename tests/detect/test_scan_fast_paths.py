@@ -68,3 +68,38 @@ def test_scans_are_repeatable_and_thread_safe() -> None:
     assert not errors
     for got in results:
         assert got == base * 5
+
+
+def test_lazy_rules_raw_search_equals_the_wrapper_search() -> None:
+    # match_lazy searches the ASCII views' bytes with the C-level RE2 object; the Python
+    # wrapper's str search must give the same first span
+    import random
+
+    from guardrails.detect.normalize import normalize
+    from guardrails.detect.rules import _compiled, default_rules, match_lazy
+
+    lazy = list(default_rules().lazy)
+    assert lazy
+    rng = random.Random(4)
+    words = ["how", "to", "make", "a", "bomb", "write", "steps", "for", "hacking", "the", "bank",
+             "explain", "guide", "weapon", "  ", "\n", "synthesize", "meth", "malware", "3xpl41n"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 40))) for _ in range(300)]
+    texts += [ex for r in lazy for ex in r.examples]
+    seen = 0
+    for text in texts:
+        got = match_lazy(text, lazy)
+        flat = normalize(text).text.replace("\n", " ")
+        want = []
+        done: set[str] = set()
+        for r in lazy:
+            if r.category in done:
+                continue
+            m = _compiled(r.pattern).search(flat)
+            if m is not None:
+                want.append((r.id, normalize(text).to_orig(m.start(), m.end())))
+                done.add(r.category)
+        # without leetspeak the wrapper search over the one view is the whole reference
+        if flat == flat.translate(str.maketrans("", "", "0134578@$!|+9")):
+            assert [(r.id, span) for r, span in got] == want, text
+            seen += 1
+    assert seen > 100
