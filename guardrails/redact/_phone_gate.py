@@ -106,6 +106,15 @@ def _shape(candidate: str) -> _Shape:
     return None, _plain(candidate)
 
 
+def _prefix_required(rules: tuple[tuple[Any, Any, bool], ...], nsn: str) -> bool:
+    """Whether the formatting rule ``_choose_formatting_pattern_for_number`` picks for the
+    national number ``nsn`` writes the national prefix (False: no rule applies)."""
+    for ld, pattern, needs in rules:
+        if (ld is None or ld.match(nsn)) and pattern.fullmatch(nsn):
+            return needs
+    return False
+
+
 def _region_free(shape: _Shape) -> bool:
     """True when ``parse`` gives the same result (or fails alike) for every default region:
     no viable number, or a plain candidate led by a plus sign and a country code (parse()
@@ -143,6 +152,8 @@ class _Region:
     bounds: tuple[int, int] | None = None
     #: what the digit test reads of the region (regions with the same ``sig`` share results)
     sig: str = ""
+    meta: Any = None  # the region's metadata (default regions only)
+    main: Any = None  # the metadata of the main region of its country code
 
 
 def _width(pattern: str | None) -> int | None:
@@ -205,6 +216,8 @@ class PhoneGate:
         self._nsn: dict[tuple[str, str], bool] = {}
         self._valid: dict[tuple[str, str, bool], bool] = {}
         self._plus: dict[tuple[str, str, int, int], tuple[Any]] = {}
+        self._prefix: dict[tuple[str, str], bool] = {}
+        self._rules: dict[int, tuple[tuple[Any, Any, bool], ...]] = {}
         self._lock = threading.Lock()
         self._matcher_cls: Any = None
         self._probe_cls: Any = None
@@ -231,7 +244,7 @@ class PhoneGate:
                 bounds = (lo, 1 << 30 if strip is None else hi + strip)
             nps = list({(rx.pattern, t): (rx, t) for rx, t in nps}.values())
             sig = repr((cc, meta.international_prefix, [(rx.pattern, t) for rx, t in nps]))
-            self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip, bounds, sig)
+            self._regions[code] = _Region(code, str(cc), idd, tuple(nps), strip, bounds, sig, meta, main_meta)
             if not self._ensure_cc(cc):
                 ok = False
             else:  # the default regions' patterns now, not inside the first checks
@@ -246,6 +259,7 @@ class PhoneGate:
             self._nsn.clear()
             self._valid.clear()
             self._plus.clear()
+            self._prefix.clear()
 
     # ------------------------------------------------------------------ window gate
     def regions(self, window: str) -> tuple[str, ...]:
@@ -318,7 +332,10 @@ class PhoneGate:
             # "555-0199 x12": parse() reads the extension (the number before the x) or, when
             # that part is not viable, all the digits (one letter is not a vanity number)
             return self._plain_may_be_valid(r, *shape[0]) or self._plain_may_be_valid(r, *shape[1])
-        return self._plain_may_be_valid(r, *shape[1])
+        lead_plus, ds = shape[1]
+        if lead_plus is None:
+            return self._may_be_valid(r, ds) and self._prefix_may_pass(r, ds)
+        return self._plus_may_be_valid(r, lead_plus, ds)
 
     def _shape_regions(self, shape: _Shape) -> tuple[str, ...]:
         """The regions whose ``parse`` may give a valid number for a candidate of ``shape``
@@ -336,7 +353,7 @@ class PhoneGate:
                     b = r.bounds
                     if b is not None and not b[0] <= n <= b[1] and (r.idd is None or r.idd.match(ds) is None):
                         continue
-                    if self._may_be_valid(r, ds):
+                    if self._may_be_valid(r, ds) and self._prefix_may_pass(r, ds):
                         out.append(r.code)
                 return tuple(out)
             if _region_free(shape):  # a plus and a country code: the same for every region
@@ -530,6 +547,61 @@ class PhoneGate:
                     return True
                 return self._may_be_valid(target, ds[k:], after_cc=True)
         return self._may_be_valid(r, ds)
+
+    # ------------------------------------------------------------------ national prefix
+    def _prefix_may_pass(self, r: _Region, ds: str) -> bool:
+        """False only if a number that ``parse`` reads from the plain digits ``ds`` (no plus
+        sign, no extension) with default region ``r`` fails the matcher's national-prefix
+        check (``_is_national_prefix_present_if_required``, part of every leniency from VALID
+        on): ``ds`` starts with neither an international prefix nor the country code (so the
+        country code comes from the default region), no national prefix can be read at its
+        start, and every national number parse() can make of it has a formatting rule that
+        writes the national prefix."""
+        if r.main is None or (r.idd is not None and r.idd.match(ds) is not None) or ds.startswith(r.cc):
+            return True
+        key = (r.code, ds)
+        hit = self._prefix.get(key)
+        if hit is None:
+            hit = self._judge_prefix(r, ds)
+            self._put(self._prefix, key, hit)
+        return hit
+
+    def _judge_prefix(self, r: _Region, ds: str) -> bool:
+        from phonenumbers.phonenumberutil import _maybe_strip_national_prefix_carrier_code
+
+        main = r.main
+        rules = self._format_rules(main)
+        if not _prefix_required(rules, ds):
+            return True
+        if _maybe_strip_national_prefix_carrier_code(ds, main)[2]:
+            return True  # a national prefix (or carrier code) is there
+        if r.meta is not main:
+            # the national number parse() keeps may be the digits without what the default
+            # region's own national prefix rule strips (then the length test decides)
+            nsn = _maybe_strip_national_prefix_carrier_code(ds, r.meta)[1]
+            if nsn != ds and not _prefix_required(rules, nsn):
+                return True
+        return False
+
+    def _format_rules(self, meta: Any) -> tuple[tuple[Any, Any, bool], ...]:
+        """``meta``'s number formats as ``_choose_formatting_pattern_for_number`` reads them:
+        (last leading-digits pattern or None, pattern, writes the national prefix)."""
+        key = id(meta)
+        rules = self._rules.get(key)
+        if rules is None:
+            from phonenumbers.phonenumberutil import _formatting_rule_has_first_group_only
+
+            out = []
+            for f in meta.number_format:
+                ld = re.compile(f.leading_digits_pattern[-1]) if len(f.leading_digits_pattern) > 0 else None
+                rule = f.national_prefix_formatting_rule
+                needs = bool(rule) and not f.national_prefix_optional_when_formatting \
+                    and not _formatting_rule_has_first_group_only(rule)
+                out.append((ld, re.compile(f.pattern), needs))
+            rules = tuple(out)
+            with self._lock:
+                self._rules[key] = rules
+        return rules
 
     # ------------------------------------------------------------------ the condition
     def _after_idd_may_be_valid(self, rest: str) -> bool:

@@ -146,3 +146,38 @@ def test_hostile_windows_do_not_break_the_probe(gate):
     for w in ("", "+", "++++", "(" * 50 + "1" * 30, "1" * 400, "+1 " * 100, "\u0661" * 40, "x" * 10 + "5" * 17,
               "12:30:45 12/01/2024 1-2-3-4-5-6-7-8-9-0", "\ud800 555 0199 \udfff"):
         assert gate.spans(w, 1) == _union(w), w
+
+
+def test_national_numbers_without_their_national_prefix(gate):
+    """Numbers written nationally with and without the national prefix ("20 7946 0958" for
+    GB needs its 0; US numbers need no 1): the national-prefix condition of the gate never
+    drops a match of any region's matcher, and drops the parses that would fail."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as Fmt
+    from phonenumbers import PhoneNumberType as Typ
+
+    rng = random.Random(17)
+    windows = []
+    for rc in (*REGIONS, "IT", "MX", "AR", "JP", "CN", "RU", "ES", "NL", "AU"):
+        for t in (Typ.FIXED_LINE, Typ.MOBILE, Typ.TOLL_FREE, Typ.PREMIUM_RATE, Typ.VOIP, Typ.UAN):
+            n = phonenumbers.example_number_for_type(rc, t)
+            if n is None:
+                continue
+            nsn = phonenumbers.national_significant_number(n)
+            nat = phonenumbers.format_number(n, Fmt.NATIONAL)
+            prefix = phonenumbers.ndd_prefix_for_region(rc, True) or ""
+            bare = nat[len(prefix):].lstrip() if prefix and nat.startswith(prefix) else nat
+            for form in (nat, bare, nsn, prefix + nsn, nsn[:-1], "1" + nsn, nsn + "9", nat.replace(" ", "-")):
+                windows.append(rng.choice(["call ", "a ", "! ", ""]) + form + rng.choice(["", " now", "."]))
+    for _ in range(200):
+        d = "".join(rng.choice("0123456789") for _ in range(rng.choice([7, 8, 9, 10, 11, 12])))
+        windows.append("no. " + rng.choice([d, d[:3] + " " + d[3:], d[:2] + " " + d[2:6] + " " + d[6:]]))
+    hits = 0
+    for w in windows:
+        want = _union(w)
+        assert gate.spans(w, 1) == want, w
+        for region in REGIONS:  # the per-region gated matcher too
+            plain = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(w, region, leniency=1)]
+            assert gate.matches(w, region, 1) == plain, (w, region)
+        hits += bool(want)
+    assert hits > 50
