@@ -193,6 +193,9 @@ class _Union:
     def lengths(self) -> set[int]:
         return set(self._sources)
 
+    def source(self, n: int) -> str:
+        return self._sources[n]
+
     def compile_all(self) -> None:
         for n in self._sources:
             self.get(n)
@@ -252,6 +255,10 @@ class PhoneGate:
                 self._types[str(cc)].compile_all()
         self.enabled = ok
         self._order = [self._regions[code] for code in self.all] if ok else []
+        self._digit_rx: dict[str, Any] = {}
+        for r in self._order:
+            if r.bounds is not None and r.sig not in self._digit_rx:
+                self._digit_rx[r.sig] = self._digit_regex(r)
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -620,16 +627,34 @@ class PhoneGate:
         digits after a country code already read (only national prefixes may follow)."""
         if not after_cc and r.bounds is not None:
             lo, top = r.bounds
+            idd = r.idd is not None and r.idd.match(ds) is not None
             # a national number has lo.. digits, and at most r.strip digits come before it
             # (unless an international prefix starts the string)
-            if not lo <= len(ds) <= top and (r.idd is None or r.idd.match(ds) is None):
+            if not idd and not lo <= len(ds) <= top:
                 return False
+            rx = self._digit_rx.get(r.sig)
+            if rx is not None and not idd:
+                return rx.match(ds) is not None
         key = (r.sig, ds, after_cc)
         hit = self._valid.get(key)
         if hit is None:
             hit = self._judge_digits(r, ds, after_cc)
             self._put(self._valid, key, hit)
         return hit
+
+    def _digit_regex(self, r: _Region) -> Any:
+        """One regex that matches every digit string (not led by an international prefix)
+        for which :meth:`_judge_digits` is true, and very few others: the country code,
+        up to two national prefixes (each at any length its pattern allows: a superset of
+        the first match parse() strips), then a national number of a possible length that
+        fits the general description and a number type (the same unions as :meth:`_nsn_ok`).
+        Only for regions without a national prefix transform rule (``bounds`` set)."""
+        gen, typ = self._general[r.cc], self._types[r.cc]
+        alts = [f"(?=\\d{{{n}}}\\Z)(?=(?:{gen.source(n)})\\Z)(?:{typ.source(n)})\\Z"
+                for n in sorted(gen.lengths() & typ.lengths())]
+        nps = "|".join(f"(?:{rx.pattern})" for rx, _ in r.nps)
+        opt = f"(?:{nps})?" if nps else ""
+        return re.compile(f"(?:{r.cc})?{opt}{opt}(?:{'|'.join(alts) or '(?!)'})")
 
     def _judge_digits(self, r: _Region, ds: str, after_cc: bool) -> bool:
         heads = [ds]

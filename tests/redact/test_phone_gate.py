@@ -181,3 +181,31 @@ def test_national_numbers_without_their_national_prefix(gate):
             assert gate.matches(w, region, 1) == plain, (w, region)
         hits += bool(want)
     assert hits > 50
+
+
+def test_digit_regex_accepts_whatever_the_metadata_test_accepts(gate):
+    """The one-regex form of the digit test (used for the default regions) is never stricter
+    than the step-by-step test, on random digit strings and on real national numbers."""
+    import phonenumbers
+
+    rng = random.Random(29)
+    samples = ["".join(rng.choice("0123456789") for _ in range(rng.randint(3, 16))) for _ in range(4000)]
+    for rc in REGIONS:
+        for t in range(12):
+            n = phonenumbers.example_number_for_type(rc, t)
+            if n is not None:
+                nsn = phonenumbers.national_significant_number(n)
+                samples += [nsn, "0" + nsn, "1" + nsn, str(n.country_code) + nsn, str(n.country_code) + "0" + nsn]
+    checked = accepted = 0
+    for r in gate._order:
+        rx = gate._digit_rx.get(r.sig)
+        if rx is None:
+            continue
+        for ds in samples:
+            if r.idd is not None and r.idd.match(ds):
+                continue
+            exact = gate._judge_digits(r, ds, False)
+            accepted += exact
+            checked += 1
+            assert not exact or rx.match(ds) is not None, (r.code, ds)
+    assert checked > 20000 and accepted > 200
