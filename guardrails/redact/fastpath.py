@@ -80,6 +80,10 @@ _PHONE_PUNCT = (r"\-xX\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF0D}-\x{FF0F} \x{00A0
                 r"\x{200B}\x{2060}\x{3000}()\x{FF08}\x{FF09}\x{FF3B}\x{FF3D}.\[\]/~\x{2053}"
                 r"\x{223C}\x{FF5E}")
 PHONE_CHAIN = r"\d(?:[" + _PHONE_PUNCT + r"]{0,4}\d){3,}"
+#: The prefilter's form: a chain and the character after it (not an ASCII digit) or the end of
+#: the text, so that Hyperscan reports a chain once per digit group instead of once per digit
+#: (ends inside a chain are merged away: their leftmost start is the chain's start).
+_PHONE_CHAIN_END = PHONE_CHAIN + r"(?:[^0-9]|\z)"
 _PHONE_PAD = 24
 _PHONE_CACHE_SIZE = 8192
 _LEAD_OR_PUNCT = frozenset(
@@ -634,7 +638,7 @@ class FastAnalyzer:
                 else:
                     p.mode = "always"
             if plan.phone_recs:
-                exprs.append((self._phone_id, PHONE_CHAIN, True, True))
+                exprs.append((self._phone_id, _PHONE_CHAIN_END, True, True))
             self._hs = _Hyperscan(exprs) if exprs else None
         else:
             import re2
@@ -713,7 +717,11 @@ class FastAnalyzer:
                 return out
             if not ascii_:
                 hits = _bytes_to_chars(data, hits)
+            phone = self._phone_id
             for pid, s, e in hits:
+                if pid == phone:  # the chain ends at its last digit, before what ended it
+                    while e > s and not text[e - 1].isdecimal():
+                        e -= 1
                 out.setdefault(pid, []).append((s, e))
             return out
         for pid, rx in self._re2:
