@@ -220,6 +220,7 @@ class PhoneGate:
         self._valid: dict[tuple[str, str, bool], bool] = {}
         self._plus: dict[tuple[str, str, int, int], tuple[Any]] = {}
         self._prefix: dict[tuple[str, str], bool] = {}
+        self._shapes: dict[_Shape, tuple[str, ...]] = {}
         self._rules: dict[int, tuple[tuple[Any, Any, bool], ...]] = {}
         self._lock = threading.Lock()
         self._matcher_cls: Any = None
@@ -267,6 +268,7 @@ class PhoneGate:
             self._valid.clear()
             self._plus.clear()
             self._prefix.clear()
+            self._shapes.clear()
 
     # ------------------------------------------------------------------ window gate
     def regions(self, window: str) -> tuple[str, ...]:
@@ -351,15 +353,30 @@ class PhoneGate:
             return ()
         if shape is _UNJUDGED:
             return self.all
+        hit = self._shapes.get(shape)
+        if hit is None:
+            hit = self._judge_shape(shape)
+            self._put(self._shapes, shape, hit)
+        return hit
+
+    def _judge_shape(self, shape: _Shape) -> tuple[str, ...]:
         if shape[0] is None:
             lead_plus, ds = shape[1]
             if lead_plus is None:  # the common case, inlined: digits and separators only
                 n = len(ds)
                 out = []
+                digit_rx = self._digit_rx
                 for r in self._order:
                     b = r.bounds
-                    if b is not None and not b[0] <= n <= b[1] and (r.idd is None or r.idd.match(ds) is None):
-                        continue
+                    if b is not None and (r.idd is None or r.idd.match(ds) is None):
+                        # what _may_be_valid does first, inlined
+                        if not b[0] <= n <= b[1]:
+                            continue
+                        rx = digit_rx.get(r.sig)
+                        if rx is not None:
+                            if rx.match(ds) is not None and self._prefix_may_pass(r, ds):
+                                out.append(r.code)
+                            continue
                     if self._may_be_valid(r, ds) and self._prefix_may_pass(r, ds):
                         out.append(r.code)
                 return tuple(out)
