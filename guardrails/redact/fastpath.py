@@ -126,6 +126,9 @@ def _short_tables() -> dict[int, Container[str]]:
     return _SHORT_VALID
 
 
+_DROP_DIGITS_AND_PUNCT = str.maketrans("", "", "0123456789" + "".join(_LEAD_OR_PUNCT))
+
+
 def _has_ascii_digit(text: str) -> bool:
     return any(d in text for d in "0123456789")  # ten C-speed substring searches
 
@@ -153,11 +156,14 @@ def _judge_short_chain(chain: str) -> bool:
             return False
         digits = _NOT_ASCII_DIGIT.sub("", chain)
     else:
-        import unicodedata
-
         if "x" in chain.lower() or "\uff58" in chain:
             return False
-        digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
+        if not chain.translate(_DROP_DIGITS_AND_PUNCT):  # ASCII digits and punctuation (dashes)
+            digits = _NOT_ASCII_DIGIT.sub("", chain)
+        else:
+            import unicodedata
+
+            digits = "".join(str(unicodedata.digit(c)) for c in chain if c.isdigit())
     n = len(digits)
     if n not in tables:
         return False
