@@ -236,15 +236,16 @@ def _match_piece(piece: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[in
     done: set[str] = set()
     # normalized views are ASCII: the C-level RE2 object searches their bytes directly, with the
     # same spans as the Python wrapper's search (which encodes to UTF-8 and calls the same Match)
-    raw = [v.encode("ascii") if v.isascii() else None for v in views]
     unanchored = _unanchored()
+    raw = [v.encode("ascii") if unanchored is not None and v.isascii() else None for v in views]
     for r in rules:
         if r.category in done:
             continue
         rx = _compiled(r.pattern)
+        c_rx = getattr(rx, "_regexp", None)
         for view, data in zip(views, raw, strict=True):
-            if data is not None:
-                a, b = rx._regexp.Match(unanchored, data, 0, len(data))[0]
+            if data is not None and c_rx is not None:
+                a, b = c_rx.Match(unanchored, data, 0, len(data))[0]
                 span = None if a < 0 else (a, b)
             else:
                 m = rx.search(view)
@@ -258,9 +259,11 @@ def _match_piece(piece: str, rules: Sequence[Rule]) -> list[tuple[Rule, tuple[in
 
 @functools.lru_cache(maxsize=1)
 def _unanchored() -> Any:
+    """RE2's UNANCHORED constant for the C-level Match, or None if this google-re2 version does
+    not expose it (then the Python wrapper's search is used)."""
     import re2
 
-    return re2._Anchor.UNANCHORED
+    return getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 
 
 @functools.lru_cache(maxsize=1)
