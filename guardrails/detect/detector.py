@@ -43,6 +43,7 @@ from .rules import Rule, RuleSet, default_rules, match_lazy
 __all__ = [
     "MAX_DEPTH",
     "OVERLAP",
+    "UNDAMPED_CATEGORIES",
     "UNTRUSTED_KINDS",
     "WINDOW",
     "InjectionDetector",
@@ -120,7 +121,10 @@ def combine(hits: Iterable[RuleHit]) -> float:
 
     Within a category the distinct rules combine with diminishing returns (the k-th strongest
     counts with half the weight of the one before); categories combine by noisy-OR; damping cues
-    (negative weights: documentation about attacks) scale the result down, never below half."""
+    (negative weights: documentation about attacks) scale the result down, never below half.
+    Damping only applies to what documentation quotes (overrides, personas, templates, extraction
+    phrasings): an attacker can write security vocabulary too, so it never discounts the
+    operational part of an attack (a tool call, an exfiltration sink, hidden text)."""
     by_cat: dict[str, dict[str, float]] = {}
     damp_spans: set[tuple[int, int]] = set()
     for h in hits:
@@ -130,17 +134,26 @@ def combine(hits: Iterable[RuleHit]) -> float:
         rules = by_cat.setdefault(h.category, {})
         if h.weight > rules.get(h.rule, 0.0):
             rules[h.rule] = h.weight
-    miss = 1.0
-    for rules in by_cat.values():
+    miss = 1.0  # damped categories
+    kept = 1.0  # operational categories, never damped
+    for cat, rules in by_cat.items():
         ws = sorted(rules.values(), reverse=True)[:4]
         cmiss = 1.0
         for k, w in enumerate(ws):
             cmiss *= 1.0 - min(w, 0.999) * (0.5**k)
-        miss *= cmiss
+        if cat in UNDAMPED_CATEGORIES:
+            kept *= cmiss
+        else:
+            miss *= cmiss
     p = 1.0 - miss
     if damp_spans and p > 0:
         p *= max(0.45, 1.0 - 0.15 * min(len(damp_spans), 5))
+    p = 1.0 - (1.0 - p) * kept
     return max(0.0, min(1.0, p))
+
+
+# categories whose evidence documentation-style damping never discounts (see combine)
+UNDAMPED_CATEGORIES = frozenset({"tool_hijack", "exfiltration", "hidden"})
 
 
 def jailbreak_signals(text: str, hits: list[RuleHit], by_id: Mapping[str, Rule], untrusted: bool,
