@@ -58,6 +58,20 @@ def _texts() -> list[str]:
     return texts
 
 
+def _differences(fast, engine, texts, *, cold: bool = False) -> list:
+    """(text excerpt, differing results) for every text where the fast path and Presidio disagree;
+    ``cold``: clear the fast path's caches before each text."""
+    diffs = []
+    for t in texts:
+        if cold:
+            fast.clear_cache()
+        a = _key(engine.analyze(t, language="en"))
+        b = _key(fast.analyze_results(t))
+        if a != b:
+            diffs.append((t[:80], sorted(set(a) ^ set(b))[:4]))
+    return diffs
+
+
 def _key(results: list) -> list:
     return sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in results)
 
@@ -76,12 +90,7 @@ def pair():
 def test_same_results_as_presidio(pair):
     fast, engine = pair
     texts = _texts()
-    diffs = []
-    for t in texts:
-        a = _key(engine.analyze(t, language="en"))
-        b = _key(fast.analyze_results(t))
-        if a != b:
-            diffs.append((t[:80], set(a) ^ set(b)))
+    diffs = _differences(fast, engine, texts)
     assert not diffs, diffs[:5]
     assert len(texts) > 400
 
@@ -188,12 +197,7 @@ def _dense_texts(n: int, seed: int = 11) -> list[str]:
 
 def test_same_results_as_presidio_on_dense_digit_texts(pair):
     fast, engine = pair
-    diffs = []
-    for t in _dense_texts(60):
-        a = _key(engine.analyze(t, language="en"))
-        b = _key(fast.analyze_results(t))
-        if a != b:
-            diffs.append((t[:80], set(a) ^ set(b)))
+    diffs = _differences(fast, engine, _dense_texts(60))
     assert not diffs, diffs[:5]
 
 
@@ -310,13 +314,7 @@ def _long_texts(n: int, seed: int = 13) -> list[str]:
 
 def test_same_results_as_presidio_on_long_crowded_texts(pair):
     fast, engine = pair
-    diffs = []
-    for t in _long_texts(12):
-        fast.clear_cache()
-        a = _key(engine.analyze(t, language="en"))
-        b = _key(fast.analyze_results(t))
-        if a != b:
-            diffs.append((t[:80], sorted(set(a) ^ set(b))[:4]))
+    diffs = _differences(fast, engine, _long_texts(12), cold=True)
     assert not diffs, diffs[:3]
 
 
