@@ -220,9 +220,8 @@ _GATE_PATTERNS = {
     # around them do not matter): a bracketed at/@/dot/"." or " dot ", or " at " followed by
     # what the look-ahead of _OBFUSCATED_AT needs. Plain " at " ("at the hub") does not fire.
     "obfuscation": r"[\[\(\{<] ?(?:at|@|dot|\.) ?[\]\)\}>]| dot | at [a-z0-9-]+ ?(?:[\[\(\{<] ?)?(?:dot|\.)",
-    # _B64 and _HEX need a run of 16 characters of their alphabet
+    # _B64 and _HEX need a run of 16 characters of the base64 alphabet (hex digits are in it)
     "b64": r"[A-Za-z0-9+/]{16}",
-    "hex": r"[0-9a-fA-F]{16}",
 }
 
 
