@@ -350,18 +350,6 @@ class InjectionDetector:
         return (f"injection.{h.category}", f"{desc} (rule {h.rule}, weight {h.weight:.2f}{via}; score ",
                 MappingProxyType({"safe.weight": f"{h.weight:.2f}", "safe.via": h.via, "safe.kind": kind}))
 
-    def _finding(self, h: RuleHit, score: float, kind: str, action: Action, screen: str) -> Finding:
-        rule = self._by_id.get(h.rule)
-        desc = rule.description if rule else _EXTRA_DESCRIPTIONS.get(h.rule, h.rule)
-        via = "" if h.via == "text" else f", seen via {h.via}"
-        return Finding(
-            screen=screen, category=f"injection.{h.category}", action=action, score=score,
-            span=h.span, rule=h.rule,
-            reason=f"{desc} (rule {h.rule}, weight {h.weight:.2f}{via}; score {score:.2f})",
-            details=MappingProxyType({"safe.weight": f"{h.weight:.2f}", "safe.via": h.via,
-                                      "safe.kind": kind}),
-        )
-
     def _scan_windows(self, text: str, untrusted: bool, signals: dict[str, int],
                       budget: _Budget) -> list[RuleHit]:
         hits = self._scan_all(text, untrusted, signals, budget)
